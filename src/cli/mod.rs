@@ -1,0 +1,107 @@
+//! The `lkm` command line: serve, certs, client, config.
+
+mod client;
+mod serve;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser)]
+#[command(
+    name = "lkm",
+    version,
+    about = "KMIP key server with a Shamir-sealed key store"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the KMIP server.
+    Serve(serve::ServeArgs),
+    /// Make certificates for development and tests.
+    Certs {
+        #[command(subcommand)]
+        command: CertsCommand,
+    },
+    /// Talk KMIP to a server.
+    Client(client::ClientArgs),
+    /// Show configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum CertsCommand {
+    /// Create a CA, a server certificate (localhost, 127.0.0.1, ::1) and a client certificate.
+    Init {
+        #[arg(long)]
+        dir: PathBuf,
+        /// Replace existing files.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Issue another client certificate from an existing CA.
+    Issue {
+        /// Folder holding ca.crt and ca.key.
+        #[arg(long)]
+        ca_dir: PathBuf,
+        /// The client's name (certificate common name and file names).
+        #[arg(long)]
+        name: String,
+        /// Where NAME.crt and NAME.key are written.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print every configuration key with its default value.
+    Defaults,
+}
+
+/// Runs the command line; the exit code is the process's.
+pub fn run() -> i32 {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Serve(args) => serve::run(args),
+        Command::Certs { command } => certs(command),
+        Command::Client(args) => client::run(args),
+        Command::Config {
+            command: ConfigCommand::Defaults,
+        } => {
+            print!("{}", crate::config::Config::default().to_toml());
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("lkm: {e}");
+            1
+        }
+    }
+}
+
+fn certs(cmd: CertsCommand) -> Result<(), String> {
+    match cmd {
+        CertsCommand::Init { dir, force } => {
+            crate::pki::init(&dir, force).map_err(|e| e.to_string())?;
+            println!(
+                "wrote {} in {}",
+                crate::pki::FILES.join(", "),
+                dir.display()
+            );
+        }
+        CertsCommand::Issue { ca_dir, name, out } => {
+            let (crt, key) = crate::pki::issue(&ca_dir, &name, &out).map_err(|e| e.to_string())?;
+            println!("wrote {} and {}", crt.display(), key.display());
+        }
+    }
+    Ok(())
+}

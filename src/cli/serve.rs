@@ -1,0 +1,131 @@
+//! `lkm serve`: load the configuration (or the dev defaults), start the
+//! listener, and stop gracefully on SIGTERM or ctrl-c.
+
+use crate::config::{Config, TlsConfig};
+use clap::Args;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use tracing::info;
+
+#[derive(Args)]
+pub struct ServeArgs {
+    /// TOML configuration file (every key has a default).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Development mode: generate a PKI under DATA/certs on first start and use it.
+    #[arg(long)]
+    dev: bool,
+    /// Data directory [default: ./lkm-data, or data_dir from the config].
+    #[arg(long)]
+    data: Option<PathBuf>,
+    /// KMIP listen address [default: 127.0.0.1:5696].
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Metrics/health listen address [default: 127.0.0.1:9696].
+    #[arg(long)]
+    metrics_listen: Option<SocketAddr>,
+}
+
+pub fn run(args: ServeArgs) -> Result<(), String> {
+    let mut config = match &args.config {
+        Some(path) => Config::load(path).map_err(|e| e.to_string())?,
+        None => Config::default(),
+    };
+    if let Some(d) = args.data {
+        config.data_dir = d;
+    }
+    if let Some(l) = args.listen {
+        config.listen = l;
+    }
+    if let Some(m) = args.metrics_listen {
+        config.metrics_listen = m;
+    }
+    init_logging(&config);
+    if args.dev {
+        prepare_dev(&mut config)?;
+    }
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    rt.block_on(async move {
+        let handle = crate::server::start(&config)
+            .await
+            .map_err(|e| e.to_string())?;
+        if args.dev {
+            print_dev_instructions(&config, handle.local_addr);
+        }
+        wait_for_signal().await;
+        info!("signal received: finishing in-flight requests");
+        handle.shutdown();
+        handle.wait().await;
+        Ok(())
+    })
+}
+
+fn init_logging(config: &Config) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&config.log.level))
+        .unwrap_or_else(|_| EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    if config.log.format == "json" {
+        let _ = builder.json().try_init();
+    } else {
+        let _ = builder.try_init();
+    }
+}
+
+/// Dev mode: certificates live in DATA/certs and are made on first start.
+fn prepare_dev(config: &mut Config) -> Result<(), String> {
+    let certs = config.data_dir.join("certs");
+    if !crate::pki::is_complete(&certs) {
+        crate::pki::init(&certs, false).map_err(|e| format!("dev PKI: {e}"))?;
+        info!(dir = %certs.display(), "generated a development PKI");
+    }
+    config.tls = TlsConfig::in_dir(&certs);
+    Ok(())
+}
+
+fn print_dev_instructions(config: &Config, addr: SocketAddr) {
+    let certs = config.data_dir.join("certs");
+    let c = |f: &str| certs.join(f).display().to_string();
+    println!(
+        "lkm dev server listening on {addr} (KMIP over mutual TLS)\n\
+         DEVELOPMENT ONLY: the PKI in {dir} was generated for this machine.\n\n\
+         Try it:\n  lkm client --server {addr} --certs {dir} query\n\n\
+         PyKMIP client settings (pykmip.conf):\n  \
+         host={host}\n  port={port}\n  certfile={cc}\n  keyfile={ck}\n  ca_certs={ca}\n",
+        dir = certs.display(),
+        host = addr.ip(),
+        port = addr.port(),
+        cc = c("client.crt"),
+        ck = c("client.key"),
+        ca = c("ca.crt"),
+    );
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = ctrl_c => {}
+                    _ = term.recv() => {}
+                }
+            }
+            Err(_) => {
+                let _ = ctrl_c.await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

@@ -1,0 +1,223 @@
+//! The TOML configuration. Every key has a default, so an empty file (or
+//! none, with `--dev`) runs; `lkm config defaults` prints them all.
+
+use serde::{Deserialize, Serialize};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+use thiserror::Error;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// KMIP over mutual TLS.
+    pub listen: SocketAddr,
+    /// Plain HTTP for /metrics, /healthz and /readyz.
+    pub metrics_listen: SocketAddr,
+    /// Where the store (and, in dev mode, the generated PKI) lives.
+    pub data_dir: PathBuf,
+    pub tls: TlsConfig,
+    pub limits: LimitsConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// CA certificate(s), PEM: client certificates must chain to one.
+    pub ca_cert: PathBuf,
+    /// Server certificate chain, PEM.
+    pub server_cert: PathBuf,
+    /// Server private key, PEM (PKCS#8, PKCS#1 or SEC1).
+    pub server_key: PathBuf,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LimitsConfig {
+    /// Largest request, header included, in bytes.
+    pub max_message_size: usize,
+    /// Deepest structure nesting in a request.
+    pub max_depth: usize,
+    /// Most TTLV items in a request.
+    pub max_items: usize,
+    /// Most batch items in a request.
+    pub max_batch_items: usize,
+    /// Most simultaneous client connections; more are closed at accept.
+    pub max_connections: usize,
+    /// Time allowed for the TLS handshake.
+    pub handshake_timeout_ms: u64,
+    /// Time allowed to receive a whole request once its first byte arrived,
+    /// and to send a response.
+    pub message_timeout_ms: u64,
+    /// A connection with no request for this long is closed.
+    pub idle_timeout_ms: u64,
+    /// On SIGTERM/ctrl-c, how long in-flight requests may take to finish.
+    pub shutdown_grace_ms: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// "text" or "json".
+    pub format: String,
+    /// A tracing filter, e.g. "info" or "lkm=debug"; RUST_LOG overrides it.
+    pub level: String,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5696)),
+            metrics_listen: SocketAddr::from(([127, 0, 0, 1], 9696)),
+            data_dir: PathBuf::from("lkm-data"),
+            tls: TlsConfig::default(),
+            limits: LimitsConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+impl Default for TlsConfig {
+    fn default() -> Self {
+        Self::in_dir(Path::new("certs"))
+    }
+}
+
+impl TlsConfig {
+    /// The layout `lkm certs init` writes.
+    pub fn in_dir(dir: &Path) -> Self {
+        Self {
+            ca_cert: dir.join("ca.crt"),
+            server_cert: dir.join("server.crt"),
+            server_key: dir.join("server.key"),
+        }
+    }
+}
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        Self {
+            max_message_size: 1 << 20,
+            max_depth: 32,
+            max_items: 65_536,
+            max_batch_items: 1_000,
+            max_connections: 1_024,
+            handshake_timeout_ms: 10_000,
+            message_timeout_ms: 30_000,
+            idle_timeout_ms: 300_000,
+            shutdown_grace_ms: 30_000,
+        }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: "text".into(),
+            level: "info".into(),
+        }
+    }
+}
+
+impl LimitsConfig {
+    pub fn codec(&self) -> crate::ttlv::Limits {
+        crate::ttlv::Limits {
+            max_message_size: self.max_message_size,
+            max_depth: self.max_depth,
+            max_items: self.max_items,
+        }
+    }
+    pub fn handshake_timeout(&self) -> Duration {
+        Duration::from_millis(self.handshake_timeout_ms)
+    }
+    pub fn message_timeout(&self) -> Duration {
+        Duration::from_millis(self.message_timeout_ms)
+    }
+    pub fn idle_timeout(&self) -> Duration {
+        Duration::from_millis(self.idle_timeout_ms)
+    }
+    pub fn shutdown_grace(&self) -> Duration {
+        Duration::from_millis(self.shutdown_grace_ms)
+    }
+}
+
+#[derive(Debug, Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{path}: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        let cfg: Config = toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Rejects values that would make the server useless or unsafe.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
+        if l.max_message_size < 64 || l.max_message_size > (64 << 20) {
+            return bad("limits.max_message_size must be between 64 bytes and 64 MiB");
+        }
+        if l.max_depth < 4 || l.max_depth > 256 {
+            return bad("limits.max_depth must be between 4 and 256");
+        }
+        if l.max_items < 16 {
+            return bad("limits.max_items must be at least 16");
+        }
+        if l.max_batch_items == 0 || l.max_connections == 0 {
+            return bad("limits.max_batch_items and limits.max_connections must be at least 1");
+        }
+        if l.handshake_timeout_ms == 0 || l.message_timeout_ms == 0 || l.idle_timeout_ms == 0 {
+            return bad("limits.*_timeout_ms must be positive");
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return bad("log.format must be \"text\" or \"json\"");
+        }
+        Ok(())
+    }
+
+    pub fn to_toml(&self) -> String {
+        toml::to_string_pretty(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_gives_defaults_and_defaults_round_trip() {
+        let c: Config = toml::from_str("").unwrap();
+        assert_eq!(c, Config::default());
+        let back: Config = toml::from_str(&Config::default().to_toml()).unwrap();
+        assert_eq!(back, Config::default());
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        assert!(toml::from_str::<Config>("lisen = \"1.2.3.4:1\"").is_err());
+        let c: Config = toml::from_str("[limits]\nmax_depth = 1").unwrap();
+        assert!(c.validate().is_err());
+    }
+}

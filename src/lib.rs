@@ -1,0 +1,13 @@
+//! lkm: a KMIP key server whose store is sealed by a master key split among
+//! the nodes of a cluster. See README.md and DESIGN.md for the picture;
+//! the layers below each know only the ones under them.
+
+pub mod auth;
+pub mod cli;
+pub mod client;
+pub mod config;
+pub mod kmip;
+pub mod ops;
+pub mod pki;
+pub mod server;
+pub mod ttlv;

@@ -1,0 +1,231 @@
+//! Turns one request's bytes into one response's bytes: decode, parse,
+//! run each batch item, encode, and enforce the client's Maximum Response
+//! Size. Every failure on the way becomes a well-formed KMIP response.
+
+use crate::auth::Identity;
+use crate::kmip::message::MessageError;
+use crate::kmip::tag;
+use crate::kmip::{
+    BatchErrorContinuationOption, KmipError, Operation, ProtocolVersion, RequestMessage,
+    ResponseBatchItem, ResponseMessage, ResultReason, ResultStatus,
+};
+use crate::ops::{self, Context, ServerInfo};
+use crate::ttlv::{self, Limits};
+use tracing::debug;
+
+pub struct Handler {
+    pub limits: Limits,
+    pub max_batch_items: usize,
+    pub info: ServerInfo,
+}
+
+/// The outcome of one request, for logs and (later) metrics.
+pub struct Outcome {
+    pub bytes: Vec<u8>,
+    pub operations: Vec<(Option<u32>, ResultStatus)>,
+}
+
+impl Handler {
+    pub fn handle(&self, identity: &Identity, request: &[u8]) -> Outcome {
+        let (mut response, max_size) = self.respond(identity, request);
+        let mut item = response.to_item();
+        if let Some(max) = max_size {
+            let size = ttlv::binary::encoded_len(&item);
+            if size > usize::try_from(max).unwrap_or(0) {
+                for b in &mut response.items {
+                    *b = ResponseBatchItem::failure(
+                        b.operation,
+                        b.unique_batch_item_id.take(),
+                        KmipError::new(
+                            ResultReason::ResponseTooLarge,
+                            format!(
+                                "Response size: {size}, Maximum Response Size indicated in request: {max}"
+                            ),
+                        ),
+                    );
+                }
+                item = response.to_item();
+            }
+        }
+        Outcome {
+            bytes: ttlv::encode(&item),
+            operations: response
+                .items
+                .iter()
+                .map(|b| (b.operation, b.status))
+                .collect(),
+        }
+    }
+
+    /// The response, and the Maximum Response Size the client set.
+    fn respond(&self, identity: &Identity, request: &[u8]) -> (ResponseMessage, Option<i32>) {
+        let item = match ttlv::decode(request, &self.limits) {
+            Ok(item) => item,
+            Err(e) => {
+                debug!(error = %e, "undecodable request");
+                return message_failure(MessageError {
+                    version: peek_version(request),
+                    error: KmipError::invalid_message(format!("malformed TTLV: {e}")),
+                });
+            }
+        };
+        let req = match RequestMessage::parse(&item) {
+            Ok(r) => r,
+            Err(e) => return message_failure(e),
+        };
+        let Some(version) = req.header.version.negotiate() else {
+            return message_failure(MessageError {
+                version: Some(req.header.version),
+                error: KmipError::new(
+                    ResultReason::UnsupportedProtocolVersion,
+                    format!(
+                        "protocol version {} is not supported; this server speaks {}",
+                        req.header.version,
+                        supported_list()
+                    ),
+                ),
+            });
+        };
+        if req.items.len() > self.max_batch_items {
+            return message_failure(MessageError {
+                version: Some(version),
+                error: KmipError::invalid_message(format!(
+                    "{} batch items exceed the limit of {}",
+                    req.items.len(),
+                    self.max_batch_items
+                )),
+            });
+        }
+        let ctx = Context {
+            identity,
+            version,
+            server: &self.info,
+        };
+        let items = run_batch(&ctx, &req);
+        let response = ResponseMessage {
+            version,
+            time_stamp: now(),
+            client_correlation_value: req.header.client_correlation_value.clone(),
+            items,
+        };
+        (response, req.header.maximum_response_size)
+    }
+}
+
+/// Runs the batch items in order, honouring the Batch Error Continuation
+/// Option: Stop ends the batch at the first failure, Continue runs every
+/// item, Undo reports the items before a failure as undone.
+fn run_batch(ctx: &Context<'_>, req: &RequestMessage) -> Vec<ResponseBatchItem> {
+    let mut out = Vec::with_capacity(req.items.len());
+    let continuation = req.header.batch_error_continuation;
+    for bi in &req.items {
+        let id = bi.unique_batch_item_id.clone();
+        let result = match Operation::from_u32(bi.operation) {
+            None => Err(KmipError::new(
+                ResultReason::OperationNotSupported,
+                format!("unknown operation 0x{:08X}", bi.operation),
+            )),
+            Some(op) => critical_extension(bi)
+                .map_or_else(|| ops::dispatch(ctx, op, bi.payload.as_ref()), Err),
+        };
+        match result {
+            Ok(payload) => out.push(ResponseBatchItem::success(bi.operation, id, Some(payload))),
+            Err(e) => {
+                out.push(ResponseBatchItem::failure(Some(bi.operation), id, e));
+                match continuation {
+                    BatchErrorContinuationOption::Continue => {}
+                    BatchErrorContinuationOption::Stop => break,
+                    BatchErrorContinuationOption::Undo => {
+                        // The operations served so far change nothing, so
+                        // undoing them is only a matter of saying so.
+                        let last = out.len() - 1;
+                        for done in &mut out[..last] {
+                            if done.status == ResultStatus::Success {
+                                done.status = ResultStatus::OperationUndone;
+                                done.payload = None;
+                            }
+                        }
+                        break;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A Message Extension marked critical that this server does not know
+/// must fail the item (KMIP 1.x §6.16, 2.x §8.17); non-critical ones are
+/// ignored.
+fn critical_extension(bi: &crate::kmip::RequestBatchItem) -> Option<KmipError> {
+    bi.message_extensions
+        .iter()
+        .find(|ext| {
+            ext.child(tag::CRITICALITY_INDICATOR)
+                .and_then(|c| c.as_boolean())
+                .unwrap_or(false)
+        })
+        .map(|_| {
+            KmipError::new(
+                ResultReason::UnknownMessageExtension,
+                "a critical Message Extension is not supported by this server",
+            )
+        })
+}
+
+fn message_failure(e: MessageError) -> (ResponseMessage, Option<i32>) {
+    let version = e
+        .version
+        .and_then(ProtocolVersion::negotiate)
+        .unwrap_or(match e.version {
+            Some(v) if v.major > 2 => ProtocolVersion::SUPPORTED[0],
+            _ => ProtocolVersion::new(1, 0),
+        });
+    let response = ResponseMessage {
+        version,
+        time_stamp: now(),
+        client_correlation_value: None,
+        items: vec![ResponseBatchItem::failure(None, None, e.error)],
+    };
+    (response, None)
+}
+
+fn supported_list() -> String {
+    ProtocolVersion::SUPPORTED
+        .iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Reads the protocol version straight from the bytes of a request that
+/// did not decode, so even its error response can be in its version. The
+/// layout is fixed: message, header, version, major, minor.
+fn peek_version(b: &[u8]) -> Option<ProtocolVersion> {
+    let int_at = |off: usize, tag: u32| -> Option<i32> {
+        let h = b.get(off..off + 12)?;
+        let t = u32::from_be_bytes([0, h[0], h[1], h[2]]);
+        (t == tag && h[3] == 0x02).then(|| i32::from_be_bytes([h[8], h[9], h[10], h[11]]))
+    };
+    let tag_at = |off: usize| {
+        b.get(off..off + 3)
+            .map(|t| u32::from_be_bytes([0, t[0], t[1], t[2]]))
+    };
+    if tag_at(0)? != tag::REQUEST_MESSAGE
+        || tag_at(8)? != tag::REQUEST_HEADER
+        || tag_at(16)? != tag::PROTOCOL_VERSION
+    {
+        return None;
+    }
+    Some(ProtocolVersion::new(
+        int_at(24, tag::PROTOCOL_VERSION_MAJOR)?,
+        int_at(40, tag::PROTOCOL_VERSION_MINOR)?,
+    ))
+}
+
+fn now() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}

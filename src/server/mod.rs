@@ -1,0 +1,188 @@
+//! The KMIP listener: TCP accept with a connection limit, the TLS handshake
+//! under a deadline, then one task per connection. Shutdown stops
+//! accepting, lets in-flight requests finish, and waits (up to a grace
+//! period) for every connection task.
+
+mod connection;
+pub mod handler;
+pub mod tls;
+
+use crate::auth::Identity;
+use crate::config::Config;
+use crate::ops::ServerInfo;
+use handler::Handler;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use thiserror::Error;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::Semaphore;
+use tokio::task::JoinHandle;
+use tokio_rustls::TlsAcceptor;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{debug, info, warn};
+
+#[derive(Debug, Error)]
+pub enum ServerError {
+    #[error(transparent)]
+    Tls(#[from] tls::TlsSetupError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: SocketAddr,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+}
+
+/// A running server. Dropping the handle does not stop it; call
+/// [`ServerHandle::shutdown`] and then [`ServerHandle::wait`].
+pub struct ServerHandle {
+    pub local_addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+impl ServerHandle {
+    /// Stops accepting; open connections close once their request is answered.
+    pub fn shutdown(&self) {
+        self.shutdown.cancel();
+    }
+
+    /// Waits until the accept loop and every connection have finished.
+    pub async fn wait(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Binds the listener and starts serving in the background.
+pub async fn start(config: &Config) -> Result<ServerHandle, ServerError> {
+    config.validate()?;
+    let acceptor = TlsAcceptor::from(tls::server_config(&config.tls)?);
+    let listener = TcpListener::bind(config.listen)
+        .await
+        .map_err(|source| ServerError::Bind {
+            addr: config.listen,
+            source,
+        })?;
+    let local_addr = listener.local_addr().map_err(|source| ServerError::Bind {
+        addr: config.listen,
+        source,
+    })?;
+    let handler = Arc::new(Handler {
+        limits: config.limits.codec(),
+        max_batch_items: config.limits.max_batch_items,
+        info: ServerInfo::default(),
+    });
+    let shutdown = CancellationToken::new();
+    let task = tokio::spawn(accept_loop(
+        listener,
+        acceptor,
+        handler,
+        Arc::new(config.limits.clone()),
+        shutdown.clone(),
+    ));
+    info!(addr = %local_addr, "KMIP listener ready (mutual TLS)");
+    Ok(ServerHandle {
+        local_addr,
+        shutdown,
+        task,
+    })
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    handler: Arc<Handler>,
+    limits: Arc<crate::config::LimitsConfig>,
+    shutdown: CancellationToken,
+) {
+    let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let tracker = TaskTracker::new();
+    loop {
+        let accepted = tokio::select! {
+            _ = shutdown.cancelled() => break,
+            r = listener.accept() => r,
+        };
+        let (tcp, peer) = match accepted {
+            Ok(x) => x,
+            Err(e) => {
+                // Out of file descriptors and the like: back off briefly
+                // instead of spinning.
+                warn!(error = %e, "accept failed");
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            }
+        };
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            warn!(%peer, limit = limits.max_connections, "connection refused: limit reached");
+            drop(tcp);
+            continue;
+        };
+        let _ = tcp.set_nodelay(true);
+        let acceptor = acceptor.clone();
+        let handler = handler.clone();
+        let limits = limits.clone();
+        let shutdown = shutdown.clone();
+        tracker.spawn(async move {
+            let _permit = permit;
+            serve_one(tcp, peer, acceptor, handler, &limits, shutdown).await;
+        });
+    }
+    drop(listener);
+    tracker.close();
+    info!(
+        open = tracker.len(),
+        "shutting down: waiting for open connections"
+    );
+    if tokio::time::timeout(limits.shutdown_grace(), tracker.wait())
+        .await
+        .is_err()
+    {
+        warn!(
+            open = tracker.len(),
+            "shutdown grace period over; abandoning connections"
+        );
+    }
+    info!("KMIP listener stopped");
+}
+
+async fn serve_one(
+    tcp: TcpStream,
+    peer: SocketAddr,
+    acceptor: TlsAcceptor,
+    handler: Arc<Handler>,
+    limits: &crate::config::LimitsConfig,
+    shutdown: CancellationToken,
+) {
+    let stream = match tokio::time::timeout(limits.handshake_timeout(), acceptor.accept(tcp)).await
+    {
+        Ok(Ok(s)) => s,
+        Ok(Err(e)) => {
+            warn!(%peer, error = %e, "TLS handshake failed");
+            return;
+        }
+        Err(_) => {
+            warn!(%peer, "TLS handshake timed out");
+            return;
+        }
+    };
+    let Some(identity) = stream
+        .get_ref()
+        .1
+        .peer_certificates()
+        .and_then(|c| c.first())
+        .map(|c| Identity::from_certificate(c))
+    else {
+        // Unreachable with a verifier that requires certificates; refuse anyway.
+        warn!(%peer, "no client certificate after handshake");
+        return;
+    };
+    debug!(%peer, %identity, "client connected");
+    let conn = connection::Connection {
+        stream,
+        peer,
+        identity,
+    };
+    conn.serve(handler, limits, shutdown).await;
+}

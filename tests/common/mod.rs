@@ -1,0 +1,79 @@
+//! Starts a real lkm server on 127.0.0.1:0 with a fresh PKI, and connects
+//! clients to it over mutual TLS.
+#![allow(dead_code)]
+
+use lkm::client::Client;
+use lkm::config::{Config, TlsConfig};
+use lkm::kmip::ProtocolVersion;
+use lkm::server::{self, ServerHandle, tls::client_config};
+use rustls::ClientConfig;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tempfile::TempDir;
+
+pub struct TestServer {
+    pub handle: ServerHandle,
+    pub addr: String,
+    pub dir: TempDir,
+}
+
+impl TestServer {
+    pub fn certs(&self) -> PathBuf {
+        self.dir.path().join("certs")
+    }
+
+    pub fn tls(&self) -> Arc<ClientConfig> {
+        let c = self.certs();
+        client_config(
+            &c.join("ca.crt"),
+            &c.join("client.crt"),
+            &c.join("client.key"),
+        )
+        .unwrap()
+    }
+
+    pub async fn client_result(&self) -> Result<Client, lkm::client::ClientError> {
+        Client::connect(
+            &self.addr,
+            "localhost",
+            self.tls(),
+            ProtocolVersion::new(2, 1),
+        )
+        .await
+    }
+
+    pub async fn client(&self, version: ProtocolVersion) -> Client {
+        Client::connect(&self.addr, "localhost", self.tls(), version)
+            .await
+            .unwrap()
+    }
+}
+
+/// Test limits: short deadlines so stalled clients are dropped quickly.
+pub fn test_config(dir: &Path) -> Config {
+    let mut config = Config {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_owned(),
+        tls: TlsConfig::in_dir(&dir.join("certs")),
+        ..Config::default()
+    };
+    config.limits.handshake_timeout_ms = 2_000;
+    config.limits.message_timeout_ms = 1_000;
+    config.limits.idle_timeout_ms = 10_000;
+    config.limits.shutdown_grace_ms = 5_000;
+    config
+}
+
+pub async fn start() -> TestServer {
+    start_with(|_| {}).await
+}
+
+pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
+    let dir = tempfile::tempdir().unwrap();
+    lkm::pki::init(&dir.path().join("certs"), false).unwrap();
+    let mut config = test_config(dir.path());
+    tweak(&mut config);
+    let handle = server::start(&config).await.unwrap();
+    let addr = handle.local_addr.to_string();
+    TestServer { handle, addr, dir }
+}
