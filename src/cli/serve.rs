@@ -68,8 +68,10 @@ fn init_logging(config: &Config) {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.log.level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
+    use std::io::IsTerminal;
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     if config.log.format == "json" {
         let _ = builder.json().try_init();
@@ -91,6 +93,7 @@ fn prepare_dev(config: &mut Config) -> Result<(), String> {
 
 fn print_dev_instructions(config: &Config, addr: SocketAddr) {
     let certs = config.data_dir.join("certs");
+    let certs = std::fs::canonicalize(&certs).unwrap_or(certs);
     let c = |f: &str| certs.join(f).display().to_string();
     println!(
         "lkm dev server listening on {addr} (KMIP over mutual TLS)\n\

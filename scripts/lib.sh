@@ -1,0 +1,34 @@
+# Shared by the scripts: where builds go, and the system packages lkm needs.
+# Sourced, not run.
+
+# One build folder outside the checkout, shared by the README's commands,
+# CI, the interop scripts and the benchmarks: heavy C dependencies are
+# compiled once per machine.
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lkm-target}"
+LKM_BIN="$CARGO_TARGET_DIR/release/lkm"
+
+# Debian packages: python3-venv for the PyKMIP interop checks. Installed
+# when missing (as root, or through sudo); otherwise the script says what
+# to run.
+lkm_ensure_packages() {
+  local missing=()
+  local pkg
+  for pkg in "$@"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  echo "[lkm] installing Debian packages: ${missing[*]}" >&2
+  local sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  if ! { $sudo apt-get update -qq && DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${missing[@]}"; } >&2; then
+    echo "[lkm] could not install them; run: sudo apt-get install ${missing[*]}" >&2
+    return 1
+  fi
+}
+
+lkm_require_cargo() {
+  command -v cargo >/dev/null || {
+    echo "[lkm] cargo not found: install Rust (https://rustup.rs), then run this again" >&2
+    exit 1
+  }
+}
