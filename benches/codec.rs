@@ -99,7 +99,10 @@ fn codec(c: &mut Criterion) {
 }
 
 fn handler(c: &mut Criterion) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let keystore = lkm::keystore::KeyStore::open(dir.path()).expect("store");
     let handler = Handler {
+        keystore: std::sync::Arc::new(keystore),
         limits: Limits::default(),
         max_batch_items: 1000,
         info: ServerInfo::default(),

@@ -7,7 +7,8 @@
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/lkm-target}"
 LKM_BIN="$CARGO_TARGET_DIR/release/lkm"
 
-# Debian packages: python3-venv for the PyKMIP interop checks. Installed
+# Debian packages: clang and libclang-dev to build RocksDB (bindgen),
+# python3-venv for the PyKMIP interop checks. Installed
 # when missing (as root, or through sudo); otherwise the script says what
 # to run.
 lkm_ensure_packages() {

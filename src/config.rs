@@ -16,7 +16,11 @@ pub struct Config {
     pub metrics_listen: SocketAddr,
     /// Where the store (and, in dev mode, the generated PKI) lives.
     pub data_dir: PathBuf,
+    /// The local admin socket for `lkm unseal` / `lkm status`
+    /// [default: DATA_DIR/admin/lkm.sock].
+    pub admin_socket: Option<PathBuf>,
     pub tls: TlsConfig,
+    pub seal: SealConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
 }
@@ -30,6 +34,14 @@ pub struct TlsConfig {
     pub server_cert: PathBuf,
     /// Server private key, PEM (PKCS#8, PKCS#1 or SEC1).
     pub server_key: PathBuf,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct SealConfig {
+    /// Share files read at start to unseal without an operator (each one
+    /// is a secret: keep them on separate media or nodes).
+    pub share_files: Vec<PathBuf>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -71,7 +83,9 @@ impl Default for Config {
             listen: SocketAddr::from(([127, 0, 0, 1], 5696)),
             metrics_listen: SocketAddr::from(([127, 0, 0, 1], 9696)),
             data_dir: PathBuf::from("lkm-data"),
+            admin_socket: None,
             tls: TlsConfig::default(),
+            seal: SealConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
         }
@@ -195,6 +209,16 @@ impl Config {
             return bad("log.format must be \"text\" or \"json\"");
         }
         Ok(())
+    }
+
+    pub fn store_dir(&self) -> PathBuf {
+        self.data_dir.join("store")
+    }
+
+    pub fn admin_socket_path(&self) -> PathBuf {
+        self.admin_socket
+            .clone()
+            .unwrap_or_else(|| crate::admin::default_socket(&self.data_dir))
     }
 
     pub fn to_toml(&self) -> String {

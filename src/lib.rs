@@ -2,12 +2,17 @@
 //! the nodes of a cluster. See README.md and DESIGN.md for the picture;
 //! the layers below each know only the ones under them.
 
+pub mod admin;
 pub mod auth;
 pub mod cli;
 pub mod client;
 pub mod config;
+pub mod keystore;
 pub mod kmip;
+pub mod objects;
 pub mod ops;
 pub mod pki;
+pub mod seal;
 pub mod server;
+pub mod store;
 pub mod ttlv;

@@ -1,6 +1,7 @@
 //! The `lkm` command line: serve, certs, client, config.
 
 mod client;
+mod seal;
 mod serve;
 
 use clap::{Parser, Subcommand};
@@ -26,6 +27,12 @@ enum Command {
         #[command(subcommand)]
         command: CertsCommand,
     },
+    /// Create the key hierarchy in a new store and write the share files.
+    Init(seal::InitArgs),
+    /// Give one share to a running, sealed server.
+    Unseal(seal::UnsealArgs),
+    /// Show whether a running server is sealed, and how many shares it has.
+    Status(seal::SocketArgs),
     /// Talk KMIP to a server.
     Client(client::ClientArgs),
     /// Show configuration.
@@ -72,6 +79,9 @@ pub fn run() -> i32 {
         Command::Serve(args) => serve::run(args),
         Command::Certs { command } => certs(command),
         Command::Client(args) => client::run(args),
+        Command::Init(args) => seal::init(args),
+        Command::Unseal(args) => seal::unseal(args),
+        Command::Status(args) => seal::status(args),
         Command::Config {
             command: ConfigCommand::Defaults,
         } => {

@@ -2,10 +2,13 @@
 //! listener, and stop gracefully on SIGTERM or ctrl-c.
 
 use crate::config::{Config, TlsConfig};
+use crate::keystore::KeyStore;
+use crate::seal::shares::ShareFile;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use tracing::info;
+use std::sync::Arc;
+use tracing::{info, warn};
 
 #[derive(Args)]
 pub struct ServeArgs {
@@ -48,8 +51,9 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    let keystore = open_keystore(&config, args.dev)?;
     rt.block_on(async move {
-        let handle = crate::server::start(&config)
+        let handle = crate::server::start(&config, keystore)
             .await
             .map_err(|e| e.to_string())?;
         if args.dev {
@@ -78,6 +82,57 @@ fn init_logging(config: &Config) {
     } else {
         let _ = builder.try_init();
     }
+}
+
+/// The dev share file: one share, threshold 1, next to the store. It makes
+/// the dev server unseal itself, and is exactly what production must not do.
+pub(crate) fn dev_share_path(config: &Config) -> PathBuf {
+    config.data_dir.join("DEV-ONLY-unseal-share.json")
+}
+
+/// Opens the store; in dev mode initializes it on first start; then gives
+/// it the configured share files (a bad one is reported, not fatal: an
+/// operator can still unseal through `lkm unseal`).
+fn open_keystore(config: &Config, dev: bool) -> Result<Arc<KeyStore>, String> {
+    let keystore = KeyStore::open(&config.store_dir())
+        .map_err(|e| format!("{e} (is another lkm using {}?)", config.data_dir.display()))?;
+    let mut share_files = config.seal.share_files.clone();
+    if dev {
+        let path = dev_share_path(config);
+        if !keystore.status().initialized {
+            // A share left from an earlier, deleted dev store opens nothing.
+            if path.exists() {
+                std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+            }
+            keystore
+                .initialize(
+                    1,
+                    1,
+                    "DEVELOPMENT ONLY: this share unseals the store on its own and sits next to it.",
+                    |files| {
+                        files
+                            .iter()
+                            .try_for_each(|f| f.write(&path))
+                            .map_err(|e| format!("{}: {e}", path.display()))
+                    },
+                )
+                .map_err(|e| e.to_string())?;
+            info!(share = %path.display(), "initialized a development store (1 share, threshold 1)");
+        }
+        share_files.push(path);
+    }
+    for path in &share_files {
+        match ShareFile::read(path).and_then(|f| {
+            keystore
+                .unseal(f)
+                .map_err(|e| format!("{}: {e}", path.display()))
+        }) {
+            Ok(status) => info!(share = %path.display(), %status, "share applied"),
+            Err(e) => warn!(error = %e, "share file not applied"),
+        }
+    }
+    info!(status = %keystore.status(), "key store opened");
+    Ok(Arc::new(keystore))
 }
 
 /// Dev mode: certificates live in DATA/certs and are made on first start.

@@ -1,6 +1,7 @@
 //! Typed KMIP messages over the TTLV tree: headers, batch items, results,
 //! protocol versions and the enumerations the server branches on.
 
+pub mod attributes;
 pub mod enums;
 pub mod error;
 pub mod message;

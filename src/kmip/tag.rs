@@ -3,11 +3,17 @@
 
 use crate::ttlv::Tag;
 
+pub const ACTIVATION_DATE: Tag = 0x420001;
 pub const ASYNCHRONOUS_CAPABILITY: Tag = 0x4200F0;
 pub const ASYNCHRONOUS_CORRELATION_VALUE: Tag = 0x420006;
 pub const ASYNCHRONOUS_INDICATOR: Tag = 0x420007;
 pub const ATTESTATION_CAPABILITY: Tag = 0x4200F1;
 pub const ATTESTATION_CAPABLE_INDICATOR: Tag = 0x4200D3;
+pub const ATTRIBUTE: Tag = 0x420008;
+pub const ATTRIBUTES: Tag = 0x420125;
+pub const ATTRIBUTE_INDEX: Tag = 0x420009;
+pub const ATTRIBUTE_NAME: Tag = 0x42000A;
+pub const ATTRIBUTE_VALUE: Tag = 0x42000B;
 pub const AUTHENTICATION: Tag = 0x42000C;
 pub const BATCH_CONTINUE_CAPABILITY: Tag = 0x4200FA;
 pub const BATCH_COUNT: Tag = 0x42000D;
@@ -16,16 +22,38 @@ pub const BATCH_ITEM: Tag = 0x42000F;
 pub const BATCH_ORDER_OPTION: Tag = 0x420010;
 pub const BATCH_UNDO_CAPABILITY: Tag = 0x4200F9;
 pub const CAPABILITY_INFORMATION: Tag = 0x4200F7;
+pub const CERTIFICATE: Tag = 0x420013;
+pub const CERTIFICATE_TYPE: Tag = 0x42001D;
+pub const CERTIFICATE_VALUE: Tag = 0x42001E;
 pub const CLIENT_CORRELATION_VALUE: Tag = 0x420105;
+pub const COMPROMISE_DATE: Tag = 0x420020;
+pub const COMPROMISE_OCCURRENCE_DATE: Tag = 0x420021;
 pub const CRITICALITY_INDICATOR: Tag = 0x420026;
 pub const CRYPTOGRAPHIC_ALGORITHM: Tag = 0x420028;
 pub const CRYPTOGRAPHIC_LENGTH: Tag = 0x42002A;
+pub const CRYPTOGRAPHIC_USAGE_MASK: Tag = 0x42002C;
+pub const DEACTIVATION_DATE: Tag = 0x42002F;
 pub const DESTROY_ACTION: Tag = 0x4200F3;
+pub const DESTROY_DATE: Tag = 0x420033;
 pub const DRBG_ALGORITHM: Tag = 0x4200DB;
+pub const INITIAL_DATE: Tag = 0x420039;
+pub const KEY_BLOCK: Tag = 0x420040;
+pub const KEY_FORMAT_TYPE: Tag = 0x420042;
+pub const KEY_MATERIAL: Tag = 0x420043;
+pub const KEY_VALUE: Tag = 0x420045;
+pub const LAST_CHANGE_DATE: Tag = 0x420048;
 pub const MAXIMUM_RESPONSE_SIZE: Tag = 0x420050;
 pub const MESSAGE_EXTENSION: Tag = 0x420051;
+pub const NAME: Tag = 0x420053;
+pub const NAME_TYPE: Tag = 0x420054;
+pub const NAME_VALUE: Tag = 0x420055;
+pub const OBJECT_GROUP: Tag = 0x420056;
 pub const OBJECT_TYPE: Tag = 0x420057;
+pub const OPAQUE_DATA_TYPE: Tag = 0x420059;
+pub const OPAQUE_DATA_VALUE: Tag = 0x42005A;
+pub const OPAQUE_OBJECT: Tag = 0x42005B;
 pub const OPERATION: Tag = 0x42005C;
+pub const ORIGINAL_CREATION_DATE: Tag = 0x4200BC;
 pub const PROTOCOL_VERSION: Tag = 0x420069;
 pub const PROTOCOL_VERSION_MAJOR: Tag = 0x42006A;
 pub const PROTOCOL_VERSION_MINOR: Tag = 0x42006B;
@@ -39,16 +67,25 @@ pub const RESPONSE_PAYLOAD: Tag = 0x42007C;
 pub const RESULT_MESSAGE: Tag = 0x42007D;
 pub const RESULT_REASON: Tag = 0x42007E;
 pub const RESULT_STATUS: Tag = 0x42007F;
+pub const REVOCATION_REASON: Tag = 0x420081;
+pub const REVOCATION_REASON_CODE: Tag = 0x420082;
 pub const RNG_ALGORITHM: Tag = 0x4200DA;
 pub const RNG_MODE: Tag = 0x4200F5;
 pub const RNG_PARAMETERS: Tag = 0x4200D9;
+pub const SECRET_DATA: Tag = 0x420085;
+pub const SECRET_DATA_TYPE: Tag = 0x420086;
 pub const SERVER_CORRELATION_VALUE: Tag = 0x420106;
 pub const SERVER_INFORMATION: Tag = 0x420088;
 pub const SHREDDING_ALGORITHM: Tag = 0x4200F4;
+pub const STATE: Tag = 0x42008D;
 pub const STREAMING_CAPABILITY: Tag = 0x4200EF;
+pub const SYMMETRIC_KEY: Tag = 0x42008F;
+pub const TEMPLATE_ATTRIBUTE: Tag = 0x420091;
 pub const TIME_STAMP: Tag = 0x420092;
 pub const UNIQUE_BATCH_ITEM_ID: Tag = 0x420093;
+pub const UNIQUE_IDENTIFIER: Tag = 0x420094;
 pub const UNWRAP_MODE: Tag = 0x4200F2;
+pub const TEMPLATE: Tag = 0x420090;
 pub const VENDOR_IDENTIFICATION: Tag = 0x42009D;
 
 #[cfg(test)]
@@ -59,41 +96,63 @@ mod tests {
     #[test]
     fn constants_match_the_tag_table() {
         let named = [
-            (ASYNCHRONOUS_CAPABILITY, "AsynchronousCapability"),
-            (ATTESTATION_CAPABILITY, "AttestationCapability"),
-            (BATCH_CONTINUE_CAPABILITY, "BatchContinueCapability"),
-            (BATCH_UNDO_CAPABILITY, "BatchUndoCapability"),
-            (CAPABILITY_INFORMATION, "CapabilityInformation"),
-            (CRITICALITY_INDICATOR, "CriticalityIndicator"),
-            (CRYPTOGRAPHIC_ALGORITHM, "CryptographicAlgorithm"),
-            (CRYPTOGRAPHIC_LENGTH, "CryptographicLength"),
-            (DESTROY_ACTION, "DestroyAction"),
-            (DRBG_ALGORITHM, "DRBGAlgorithm"),
-            (RNG_ALGORITHM, "RNGAlgorithm"),
-            (RNG_MODE, "RNGMode"),
-            (RNG_PARAMETERS, "RNGParameters"),
-            (SHREDDING_ALGORITHM, "ShreddingAlgorithm"),
-            (STREAMING_CAPABILITY, "StreamingCapability"),
-            (UNWRAP_MODE, "UnwrapMode"),
             (
                 ASYNCHRONOUS_CORRELATION_VALUE,
                 "AsynchronousCorrelationValue",
             ),
-            (ASYNCHRONOUS_INDICATOR, "AsynchronousIndicator"),
-            (ATTESTATION_CAPABLE_INDICATOR, "AttestationCapableIndicator"),
-            (AUTHENTICATION, "Authentication"),
-            (BATCH_COUNT, "BatchCount"),
             (
                 BATCH_ERROR_CONTINUATION_OPTION,
                 "BatchErrorContinuationOption",
             ),
+            (ACTIVATION_DATE, "ActivationDate"),
+            (ASYNCHRONOUS_CAPABILITY, "AsynchronousCapability"),
+            (ASYNCHRONOUS_INDICATOR, "AsynchronousIndicator"),
+            (ATTESTATION_CAPABILITY, "AttestationCapability"),
+            (ATTESTATION_CAPABLE_INDICATOR, "AttestationCapableIndicator"),
+            (ATTRIBUTE, "Attribute"),
+            (ATTRIBUTES, "Attributes"),
+            (ATTRIBUTE_INDEX, "AttributeIndex"),
+            (ATTRIBUTE_NAME, "AttributeName"),
+            (ATTRIBUTE_VALUE, "AttributeValue"),
+            (AUTHENTICATION, "Authentication"),
+            (BATCH_CONTINUE_CAPABILITY, "BatchContinueCapability"),
+            (BATCH_COUNT, "BatchCount"),
             (BATCH_ITEM, "BatchItem"),
             (BATCH_ORDER_OPTION, "BatchOrderOption"),
+            (BATCH_UNDO_CAPABILITY, "BatchUndoCapability"),
+            (CAPABILITY_INFORMATION, "CapabilityInformation"),
+            (CERTIFICATE, "Certificate"),
+            (CERTIFICATE_TYPE, "CertificateType"),
+            (CERTIFICATE_VALUE, "CertificateValue"),
             (CLIENT_CORRELATION_VALUE, "ClientCorrelationValue"),
+            (COMPROMISE_DATE, "CompromiseDate"),
+            (COMPROMISE_OCCURRENCE_DATE, "CompromiseOccurrenceDate"),
+            (CRITICALITY_INDICATOR, "CriticalityIndicator"),
+            (CRYPTOGRAPHIC_ALGORITHM, "CryptographicAlgorithm"),
+            (CRYPTOGRAPHIC_LENGTH, "CryptographicLength"),
+            (CRYPTOGRAPHIC_USAGE_MASK, "CryptographicUsageMask"),
+            (DEACTIVATION_DATE, "DeactivationDate"),
+            (DESTROY_ACTION, "DestroyAction"),
+            (DESTROY_DATE, "DestroyDate"),
+            (DRBG_ALGORITHM, "DRBGAlgorithm"),
+            (INITIAL_DATE, "InitialDate"),
+            (KEY_BLOCK, "KeyBlock"),
+            (KEY_FORMAT_TYPE, "KeyFormatType"),
+            (KEY_MATERIAL, "KeyMaterial"),
+            (KEY_VALUE, "KeyValue"),
+            (LAST_CHANGE_DATE, "LastChangeDate"),
             (MAXIMUM_RESPONSE_SIZE, "MaximumResponseSize"),
             (MESSAGE_EXTENSION, "MessageExtension"),
+            (NAME, "Name"),
+            (NAME_TYPE, "NameType"),
+            (NAME_VALUE, "NameValue"),
+            (OBJECT_GROUP, "ObjectGroup"),
             (OBJECT_TYPE, "ObjectType"),
+            (OPAQUE_DATA_TYPE, "OpaqueDataType"),
+            (OPAQUE_DATA_VALUE, "OpaqueDataValue"),
+            (OPAQUE_OBJECT, "OpaqueObject"),
             (OPERATION, "Operation"),
+            (ORIGINAL_CREATION_DATE, "OriginalCreationDate"),
             (PROTOCOL_VERSION, "ProtocolVersion"),
             (PROTOCOL_VERSION_MAJOR, "ProtocolVersionMajor"),
             (PROTOCOL_VERSION_MINOR, "ProtocolVersionMinor"),
@@ -107,11 +166,26 @@ mod tests {
             (RESULT_MESSAGE, "ResultMessage"),
             (RESULT_REASON, "ResultReason"),
             (RESULT_STATUS, "ResultStatus"),
+            (REVOCATION_REASON, "RevocationReason"),
+            (REVOCATION_REASON_CODE, "RevocationReasonCode"),
+            (RNG_ALGORITHM, "RNGAlgorithm"),
+            (RNG_MODE, "RNGMode"),
+            (RNG_PARAMETERS, "RNGParameters"),
+            (SECRET_DATA, "SecretData"),
+            (SECRET_DATA_TYPE, "SecretDataType"),
             (SERVER_CORRELATION_VALUE, "ServerCorrelationValue"),
             (SERVER_INFORMATION, "ServerInformation"),
+            (SHREDDING_ALGORITHM, "ShreddingAlgorithm"),
+            (STATE, "State"),
+            (STREAMING_CAPABILITY, "StreamingCapability"),
+            (SYMMETRIC_KEY, "SymmetricKey"),
+            (TEMPLATE_ATTRIBUTE, "TemplateAttribute"),
             (TIME_STAMP, "TimeStamp"),
             (UNIQUE_BATCH_ITEM_ID, "UniqueBatchItemID"),
+            (UNIQUE_IDENTIFIER, "UniqueIdentifier"),
+            (UNWRAP_MODE, "UnwrapMode"),
             (VENDOR_IDENTIFICATION, "VendorIdentification"),
+            (TEMPLATE, "Template"),
         ];
         for (tag, name) in named {
             assert_eq!(tag_name(tag), Some(name), "tag 0x{tag:06X}");

@@ -60,7 +60,17 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 .await
             {
                 Ok(request) => {
-                    let outcome = handler.handle(&self.identity, &request);
+                    // Operations may wait on an fsync: keep them off the
+                    // async workers so concurrent writers share syncs.
+                    let h = handler.clone();
+                    let identity = self.identity.clone();
+                    let outcome =
+                        match tokio::task::spawn_blocking(move || h.handle(&identity, &request))
+                            .await
+                        {
+                            Ok(o) => o,
+                            Err(e) => break Close::Io(format!("request handler failed: {e}")),
+                        };
                     debug!(peer = %self.peer, identity = %self.identity, ops = ?outcome.operations, "request served");
                     let deadline = Instant::now() + limits.message_timeout();
                     match timeout_at(deadline, self.write(&outcome.bytes)).await {
@@ -104,7 +114,7 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
             )));
         }
         let total = HEADER_LEN as u64 + u64::from(h.length);
-        if total > max as u64 || h.length % 8 != 0 {
+        if total > max as u64 || !h.length.is_multiple_of(8) {
             return Err(Close::TooLarge(h.length));
         }
         // Grow the buffer as bytes arrive rather than trusting the length:

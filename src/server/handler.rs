@@ -14,6 +14,7 @@ use crate::ttlv::{self, Limits};
 use tracing::debug;
 
 pub struct Handler {
+    pub keystore: std::sync::Arc<crate::keystore::KeyStore>,
     pub limits: Limits,
     pub max_batch_items: usize,
     pub info: ServerInfo,
@@ -100,6 +101,7 @@ impl Handler {
             identity,
             version,
             server: &self.info,
+            keystore: &self.keystore,
         };
         let items = run_batch(&ctx, &req);
         let response = ResponseMessage {

@@ -9,6 +9,7 @@ pub mod tls;
 
 use crate::auth::Identity;
 use crate::config::Config;
+use crate::keystore::KeyStore;
 use crate::ops::ServerInfo;
 use handler::Handler;
 use std::net::SocketAddr;
@@ -33,6 +34,35 @@ pub enum ServerError {
     },
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error("admin socket {path}: {source}")]
+    Admin {
+        path: std::path::PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// Moves records to the newest KEK after a rotation, a batch at a time, in
+/// the background; resumes after restarts (the cursor is in the store).
+async fn rewrap_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) {
+    while !shutdown.is_cancelled() {
+        let ks = keystore.clone();
+        let pending = ks
+            .keyring()
+            .map(|k| k.versions().len() > 1)
+            .unwrap_or(false);
+        if pending {
+            match tokio::task::spawn_blocking(move || ks.rewrap_step(256)).await {
+                Ok(Ok(p)) if !p.done && p.moved > 0 => continue,
+                Ok(Ok(_)) => {}
+                Ok(Err(e)) => warn!(error = %e, "re-wrap step failed"),
+                Err(e) => warn!(error = %e, "re-wrap task failed"),
+            }
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(2)) => {}
+        }
+    }
 }
 
 /// A running server. Dropping the handle does not stop it; call
@@ -55,8 +85,9 @@ impl ServerHandle {
     }
 }
 
-/// Binds the listener and starts serving in the background.
-pub async fn start(config: &Config) -> Result<ServerHandle, ServerError> {
+/// Binds the listener and the admin socket and starts serving in the
+/// background, with the key store as it is (sealed or not).
+pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHandle, ServerError> {
     config.validate()?;
     let acceptor = TlsAcceptor::from(tls::server_config(&config.tls)?);
     let listener = TcpListener::bind(config.listen)
@@ -69,12 +100,21 @@ pub async fn start(config: &Config) -> Result<ServerHandle, ServerError> {
         addr: config.listen,
         source,
     })?;
+    let shutdown = CancellationToken::new();
+    let admin_path = config.admin_socket_path();
+    crate::admin::serve(&admin_path, keystore.clone(), shutdown.clone()).map_err(|source| {
+        ServerError::Admin {
+            path: admin_path.clone(),
+            source,
+        }
+    })?;
+    tokio::spawn(rewrap_loop(keystore.clone(), shutdown.clone()));
     let handler = Arc::new(Handler {
+        keystore,
         limits: config.limits.codec(),
         max_batch_items: config.limits.max_batch_items,
         info: ServerInfo::default(),
     });
-    let shutdown = CancellationToken::new();
     let task = tokio::spawn(accept_loop(
         listener,
         acceptor,

@@ -219,7 +219,7 @@ impl<'a> Decoder<'a> {
                 }
             }
             ItemType::BigInteger => {
-                if len == 0 || len % 8 != 0 {
+                if len == 0 || !len.is_multiple_of(8) {
                     return Err(bad_len("a non-zero multiple of 8"));
                 }
                 Value::BigInteger(Bytes::from(self.take(len)?))

@@ -4,6 +4,7 @@
 
 use lkm::client::Client;
 use lkm::config::{Config, TlsConfig};
+use lkm::keystore::KeyStore;
 use lkm::kmip::ProtocolVersion;
 use lkm::server::{self, ServerHandle, tls::client_config};
 use rustls::ClientConfig;
@@ -13,6 +14,7 @@ use tempfile::TempDir;
 
 pub struct TestServer {
     pub handle: ServerHandle,
+    pub keystore: Arc<KeyStore>,
     pub addr: String,
     pub dir: TempDir,
 }
@@ -73,7 +75,21 @@ pub async fn start_with(tweak: impl FnOnce(&mut Config)) -> TestServer {
     lkm::pki::init(&dir.path().join("certs"), false).unwrap();
     let mut config = test_config(dir.path());
     tweak(&mut config);
-    let handle = server::start(&config).await.unwrap();
+    let keystore = Arc::new(KeyStore::open(&config.store_dir()).unwrap());
+    for share in keystore.initialize(1, 1, "test", |_| Ok(())).unwrap() {
+        keystore.unseal(share).unwrap();
+    }
+    start_on(dir, config, keystore).await
+}
+
+/// Starts a server on an existing directory and key store (sealed or not).
+pub async fn start_on(dir: TempDir, config: Config, keystore: Arc<KeyStore>) -> TestServer {
+    let handle = server::start(&config, keystore.clone()).await.unwrap();
     let addr = handle.local_addr.to_string();
-    TestServer { handle, addr, dir }
+    TestServer {
+        handle,
+        keystore,
+        addr,
+        dir,
+    }
 }

@@ -1,0 +1,187 @@
+//! The local admin channel: a Unix socket in the data directory (folder
+//! mode 0700, socket mode 0600), so only the server's own user (or root)
+//! can unseal it or ask its status. One JSON request per line, one JSON
+//! answer per line. `lkm unseal` and `lkm status` speak it.
+
+use crate::keystore::{KeyStore, SealStatus};
+use crate::seal::shares::ShareFile;
+use serde::{Deserialize, Serialize};
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
+use tokio::net::UnixListener;
+use tokio_util::sync::CancellationToken;
+use tracing::{info, warn};
+use zeroize::Zeroizing;
+
+/// Longest request line: a share file is well under 1 KiB.
+const MAX_REQUEST: u64 = 64 * 1024;
+
+#[derive(Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case")]
+pub enum AdminRequest {
+    Status,
+    /// `share` is the share file's JSON text.
+    Unseal {
+        share: String,
+    },
+    Seal,
+}
+
+impl Drop for AdminRequest {
+    fn drop(&mut self) {
+        if let AdminRequest::Unseal { share } = self {
+            zeroize::Zeroize::zeroize(share);
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StatusView {
+    pub initialized: bool,
+    pub sealed: bool,
+    pub shares_given: usize,
+    pub threshold: u8,
+    pub shares: u8,
+    pub cluster_id: Option<String>,
+    pub kek_versions: Vec<u32>,
+    pub summary: String,
+}
+
+impl From<SealStatus> for StatusView {
+    fn from(s: SealStatus) -> Self {
+        StatusView {
+            summary: s.to_string(),
+            initialized: s.initialized,
+            sealed: s.sealed,
+            shares_given: s.have,
+            threshold: s.need,
+            shares: s.shares,
+            cluster_id: s.cluster_id,
+            kek_versions: s.kek_versions,
+        }
+    }
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AdminResponse {
+    pub ok: bool,
+    pub message: String,
+    pub status: StatusView,
+}
+
+fn answer(keystore: &KeyStore, req: &AdminRequest) -> AdminResponse {
+    let result = match req {
+        AdminRequest::Status => Ok("status".to_owned()),
+        AdminRequest::Seal => {
+            keystore.seal();
+            Ok("sealed".to_owned())
+        }
+        AdminRequest::Unseal { share } => ShareFile::parse(share)
+            .map_err(|e| e.to_string())
+            .and_then(|f| {
+                let index = f.index;
+                keystore
+                    .unseal(f)
+                    .map(|s| format!("share {index} accepted; {s}"))
+                    .map_err(|e| e.to_string())
+            }),
+    };
+    let status = keystore.status().into();
+    match result {
+        Ok(message) => AdminResponse {
+            ok: true,
+            message,
+            status,
+        },
+        Err(message) => AdminResponse {
+            ok: false,
+            message,
+            status,
+        },
+    }
+}
+
+/// Binds the socket (replacing a stale one) and serves it until shutdown.
+pub fn serve(
+    path: &Path,
+    keystore: Arc<KeyStore>,
+    shutdown: CancellationToken,
+) -> std::io::Result<tokio::task::JoinHandle<()>> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    if let Some(dir) = path.parent() {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(dir)?;
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    if path.exists() {
+        std::fs::remove_file(path)?;
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    info!(socket = %path.display(), "admin socket ready");
+    Ok(tokio::spawn(async move {
+        loop {
+            let (stream, _) = tokio::select! {
+                _ = shutdown.cancelled() => break,
+                r = listener.accept() => match r {
+                    Ok(s) => s,
+                    Err(e) => { warn!(error = %e, "admin accept failed"); continue; }
+                },
+            };
+            let keystore = keystore.clone();
+            tokio::spawn(async move {
+                let (read, mut write) = stream.into_split();
+                let mut line = Zeroizing::new(String::new());
+                let mut reader = tokio::io::BufReader::new(read.take(MAX_REQUEST));
+                let reply = match reader.read_line(&mut line).await {
+                    Ok(_) => match serde_json::from_str::<AdminRequest>(&line) {
+                        Ok(req) => {
+                            let ks = keystore.clone();
+                            tokio::task::spawn_blocking(move || answer(&ks, &req))
+                                .await
+                                .ok()
+                        }
+                        Err(e) => Some(AdminResponse {
+                            ok: false,
+                            message: format!("bad admin request: {e}"),
+                            status: keystore.status().into(),
+                        }),
+                    },
+                    Err(_) => None,
+                };
+                if let Some(r) = reply
+                    && let Ok(mut text) = serde_json::to_string(&r)
+                {
+                    text.push('\n');
+                    let _ = write.write_all(text.as_bytes()).await;
+                }
+            });
+        }
+    }))
+}
+
+/// Sends one request to a running server (blocking; for the CLI).
+pub fn request(path: &Path, req: &AdminRequest) -> Result<AdminResponse, String> {
+    let mut stream = std::os::unix::net::UnixStream::connect(path).map_err(|e| {
+        format!("cannot reach the server's admin socket {}: {e} (is `lkm serve` running with this data directory?)", path.display())
+    })?;
+    let mut text = Zeroizing::new(serde_json::to_string(req).map_err(|e| e.to_string())?);
+    text.push('\n');
+    stream
+        .write_all(text.as_bytes())
+        .map_err(|e| e.to_string())?;
+    let mut line = String::new();
+    BufReader::new(stream)
+        .read_line(&mut line)
+        .map_err(|e| e.to_string())?;
+    serde_json::from_str(&line).map_err(|e| format!("bad answer from the server: {e}"))
+}
+
+/// Where the admin socket of a data directory lives by default.
+pub fn default_socket(data_dir: &Path) -> PathBuf {
+    data_dir.join("admin").join("lkm.sock")
+}

@@ -1,0 +1,125 @@
+//! `lkm init`, `lkm unseal`, `lkm status`: creating the key hierarchy and
+//! feeding shares to a running server through its admin socket.
+
+use crate::admin::{self, AdminRequest, AdminResponse};
+use crate::keystore::KeyStore;
+use crate::seal::shares::ShareFile;
+use clap::Args;
+use std::path::PathBuf;
+
+#[derive(Args)]
+pub struct InitArgs {
+    /// Data directory (the store goes in DATA/store).
+    #[arg(long, default_value = "lkm-data")]
+    data: PathBuf,
+    /// Number of shares to split the master key into (one per node or operator).
+    #[arg(long)]
+    shares: u8,
+    /// Shares needed to unseal [default: ceil(shares / 2)].
+    #[arg(long)]
+    threshold: Option<u8>,
+    /// Where the share files are written [default: ./lkm-shares].
+    #[arg(long, default_value = "lkm-shares")]
+    share_out: PathBuf,
+}
+
+#[derive(Args)]
+pub struct SocketArgs {
+    /// Data directory of the running server.
+    #[arg(long, default_value = "lkm-data")]
+    data: PathBuf,
+    /// The admin socket [default: DATA/admin/lkm.sock].
+    #[arg(long)]
+    socket: Option<PathBuf>,
+}
+
+impl SocketArgs {
+    fn path(&self) -> PathBuf {
+        self.socket
+            .clone()
+            .unwrap_or_else(|| admin::default_socket(&self.data))
+    }
+}
+
+#[derive(Args)]
+pub struct UnsealArgs {
+    /// A share file written by `lkm init`.
+    #[arg(long)]
+    share: PathBuf,
+    #[command(flatten)]
+    socket: SocketArgs,
+}
+
+pub fn init(args: InitArgs) -> Result<(), String> {
+    if args.shares == 0 {
+        return Err("--shares must be at least 1".into());
+    }
+    let threshold = args.threshold.unwrap_or(args.shares.div_ceil(2));
+    std::fs::create_dir_all(&args.share_out)
+        .map_err(|e| format!("{}: {e}", args.share_out.display()))?;
+    let store = args.data.join("store");
+    let keystore = KeyStore::open(&store)
+        .map_err(|e| format!("{e} (is a server running on {}?)", args.data.display()))?;
+    let out = args.share_out.clone();
+    let n = args.shares;
+    let files = keystore
+        .initialize(
+            args.shares,
+            threshold,
+            "One share of the lkm master key. Keep it secret and apart from the other shares.",
+            |files| {
+                // Every share is on disk before the store is written.
+                for f in files {
+                    let path = out.join(format!("share-{}-of-{n}.json", f.index));
+                    f.write(&path)
+                        .map_err(|e| format!("{}: {e}", path.display()))?;
+                    println!("wrote {}", path.display());
+                }
+                Ok(())
+            },
+        )
+        .map_err(|e| e.to_string())?;
+    let cluster = files
+        .first()
+        .map(|f| f.split.cluster_id.clone())
+        .unwrap_or_default();
+    println!(
+        "initialized cluster {cluster}: {} shares, any {threshold} unseal it.\n\
+         Give each share to a different node or operator, then delete {}.",
+        args.shares,
+        args.share_out.display()
+    );
+    Ok(())
+}
+
+fn print(r: &AdminResponse) {
+    println!("{}", r.message);
+    if !r.message.contains(&r.status.summary) {
+        println!("{}", r.status.summary);
+    }
+}
+
+pub fn unseal(args: UnsealArgs) -> Result<(), String> {
+    // Read and check it here first, so a bad file is named before sending.
+    let file = ShareFile::read(&args.share)?;
+    let r = admin::request(
+        &args.socket.path(),
+        &AdminRequest::Unseal {
+            share: file.to_json().to_string(),
+        },
+    )?;
+    print(&r);
+    if r.ok { Ok(()) } else { Err(r.message) }
+}
+
+pub fn status(args: SocketArgs) -> Result<(), String> {
+    let r = admin::request(&args.path(), &AdminRequest::Status)?;
+    println!("{}", r.status.summary);
+    if let Some(c) = &r.status.cluster_id {
+        println!(
+            "cluster {c}; threshold {} of {} shares",
+            r.status.threshold, r.status.shares
+        );
+    }
+    Ok(())
+}

@@ -1,0 +1,505 @@
+//! The sealed key store: RocksDB records sealed by the KEK ring, the ring
+//! sealed by a root key, the root key sealed by the master key (MEK), and
+//! the MEK never stored, only split into Shamir shares.
+//!
+//! ```text
+//! record  --AES-GCM(KEK vN, aad = uid|record version|N)-->  objects CF
+//! keyring --AES-GCM(root key)-->                             meta "keyring"
+//! root    --AES-GCM(MEK)-->                                  meta "root"
+//! MEK     --Shamir K of n-->                                 share files
+//! ```
+//!
+//! The root key sits between the MEK and the ring so the ring can gain a
+//! KEK version (rotation) while unsealed, after the MEK has been wiped.
+
+mod index;
+mod record;
+mod rewrap;
+
+pub use index::IndexKind;
+pub use rewrap::RewrapProgress;
+
+use crate::objects::ManagedObject;
+use crate::seal::envelope::{self, SecretKey};
+use crate::seal::keyring::{Keyring, KeyringError};
+use crate::seal::shares::{self, ShareError, ShareFile, SplitInfo};
+use crate::store::{Cf, Command, Store, StoreError};
+use record::RecordSealError;
+use std::collections::BTreeSet;
+use std::fmt;
+use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use thiserror::Error;
+use tracing::info;
+
+const META_CLUSTER: &[u8] = b"cluster";
+const META_ROOT: &[u8] = b"root";
+const META_KEYRING: &[u8] = b"keyring";
+const LOCK_STRIPES: usize = 64;
+
+#[derive(Debug, Error)]
+pub enum KeyStoreError {
+    #[error("{0}")]
+    Sealed(SealStatus),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("object record {uid} {reason}")]
+    Record { uid: String, reason: String },
+    #[error("the store is already initialized (cluster {0})")]
+    AlreadyInitialized(String),
+    #[error("the store is not initialized: run `lkm init`")]
+    NotInitialized,
+    #[error(transparent)]
+    Share(#[from] ShareError),
+    #[error("the keyring could not be read: {0}")]
+    Keyring(#[from] KeyringError),
+    #[error("object {0} already exists")]
+    Exists(String),
+    #[error("the store metadata is damaged: {0}")]
+    Meta(String),
+    #[error("the share files could not be saved, so nothing was initialized: {0}")]
+    Persist(String),
+}
+
+/// What `lkm status` and the sealed error messages say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SealStatus {
+    pub initialized: bool,
+    pub sealed: bool,
+    pub have: usize,
+    pub need: u8,
+    pub shares: u8,
+    pub cluster_id: Option<String>,
+    pub kek_versions: Vec<u32>,
+}
+
+impl fmt::Display for SealStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.initialized {
+            write!(f, "not initialized: run `lkm init`")
+        } else if self.sealed {
+            write!(
+                f,
+                "sealed: {} of {} shares needed to unseal have been given",
+                self.have, self.need
+            )
+        } else {
+            write!(f, "unsealed (KEK versions {:?})", self.kek_versions)
+        }
+    }
+}
+
+enum SealState {
+    Uninitialized,
+    Sealed {
+        split: SplitInfo,
+        given: Vec<ShareFile>,
+    },
+    Unsealed {
+        split: SplitInfo,
+        keyring: Arc<Keyring>,
+        root: SecretKey,
+    },
+}
+
+pub struct KeyStore {
+    store: Store,
+    seal: RwLock<SealState>,
+    stripes: Vec<Mutex<()>>,
+    /// Held shared by every writer from the moment it takes the keyring
+    /// until its batch is applied, and exclusively when an old KEK is
+    /// retired: no record can be sealed under a KEK that is being dropped.
+    writers: RwLock<()>,
+    /// Records decrypted since open: lets tests prove that opening and
+    /// unsealing reads no object.
+    pub records_opened: AtomicU64,
+}
+
+/// The status of a state the caller already holds (taking the lock again
+/// could wait behind a queued writer).
+fn status_of(state: &SealState) -> SealStatus {
+    match state {
+        SealState::Uninitialized => SealStatus {
+            initialized: false,
+            sealed: true,
+            have: 0,
+            need: 0,
+            shares: 0,
+            cluster_id: None,
+            kek_versions: vec![],
+        },
+        SealState::Sealed { split, given } => SealStatus {
+            initialized: true,
+            sealed: true,
+            have: given.len(),
+            need: split.threshold,
+            shares: split.shares,
+            cluster_id: Some(split.cluster_id.clone()),
+            kek_versions: vec![],
+        },
+        SealState::Unsealed { split, keyring, .. } => SealStatus {
+            initialized: true,
+            sealed: false,
+            have: split.threshold as usize,
+            need: split.threshold,
+            shares: split.shares,
+            cluster_id: Some(split.cluster_id.clone()),
+            kek_versions: keyring.versions(),
+        },
+    }
+}
+
+fn root_aad(split: &SplitInfo) -> Vec<u8> {
+    format!("lkm-root\0{}\0{}", split.cluster_id, split.split_id).into_bytes()
+}
+
+fn keyring_aad(split: &SplitInfo) -> Vec<u8> {
+    format!("lkm-keyring\0{}", split.cluster_id).into_bytes()
+}
+
+impl KeyStore {
+    /// Opens the store; it starts sealed (or uninitialized).
+    pub fn open(path: &Path) -> Result<KeyStore, KeyStoreError> {
+        let store = Store::open(path)?;
+        let seal = match store.get(Cf::Meta, META_CLUSTER)? {
+            None => SealState::Uninitialized,
+            Some(bytes) => SealState::Sealed {
+                split: serde_json::from_slice(&bytes)
+                    .map_err(|e| KeyStoreError::Meta(format!("cluster record: {e}")))?,
+                given: Vec::new(),
+            },
+        };
+        Ok(KeyStore {
+            store,
+            seal: RwLock::new(seal),
+            stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
+            writers: RwLock::new(()),
+            records_opened: AtomicU64::new(0),
+        })
+    }
+
+    /// Creates the key hierarchy in an empty store and returns the share
+    /// files; the MEK is wiped before this returns. The store stays sealed.
+    /// `persist` must put the shares somewhere safe: it runs before the
+    /// store is written, so if it fails nothing is initialized (a store
+    /// whose shares were never saved could never be unsealed).
+    pub fn initialize(
+        &self,
+        shares: u8,
+        threshold: u8,
+        note: &str,
+        persist: impl FnOnce(&[ShareFile]) -> Result<(), String>,
+    ) -> Result<Vec<ShareFile>, KeyStoreError> {
+        let mut state = self.write_state();
+        if let SealState::Sealed { split, .. } | SealState::Unsealed { split, .. } = &*state {
+            return Err(KeyStoreError::AlreadyInitialized(split.cluster_id.clone()));
+        }
+        let split = SplitInfo {
+            cluster_id: uuid::Uuid::new_v4().to_string(),
+            split_id: uuid::Uuid::new_v4().to_string(),
+            threshold,
+            shares,
+        };
+        let mek = envelope::generate_key().map_err(|e| KeyStoreError::Meta(e.to_string()))?;
+        let files = shares::split(&mek, &split, note)?;
+        let root = envelope::generate_key().map_err(|e| KeyStoreError::Meta(e.to_string()))?;
+        let keyring = Keyring::generate()?;
+        let sealed_root = envelope::seal(&mek, &root_aad(&split), root.as_ref())
+            .map_err(|e| KeyStoreError::Meta(e.to_string()))?;
+        drop(mek);
+        let sealed_ring = envelope::seal(&root, &keyring_aad(&split), &keyring.to_bytes())
+            .map_err(|e| KeyStoreError::Meta(e.to_string()))?;
+        let mut c = Command::default();
+        c.put(
+            Cf::Meta,
+            META_CLUSTER,
+            serde_json::to_vec(&split).map_err(|e| KeyStoreError::Meta(e.to_string()))?,
+        );
+        c.put(Cf::Meta, META_ROOT, sealed_root);
+        c.put(Cf::Meta, META_KEYRING, sealed_ring);
+        persist(&files).map_err(KeyStoreError::Persist)?;
+        self.store.apply(&c)?;
+        info!(cluster = %split.cluster_id, shares, threshold, "store initialized");
+        *state = SealState::Sealed {
+            split,
+            given: Vec::new(),
+        };
+        Ok(files)
+    }
+
+    fn write_state(&self) -> std::sync::RwLockWriteGuard<'_, SealState> {
+        self.seal.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn read_state(&self) -> std::sync::RwLockReadGuard<'_, SealState> {
+        self.seal.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    pub fn status(&self) -> SealStatus {
+        status_of(&self.read_state())
+    }
+
+    /// Adds one share. With the threshold reached, rebuilds the MEK,
+    /// unwraps the root key and the keyring, and wipes the MEK and every
+    /// share. A bad share is refused and changes nothing; shares that do
+    /// not rebuild the key are all dropped, so the operators start over.
+    pub fn unseal(&self, share: ShareFile) -> Result<SealStatus, KeyStoreError> {
+        {
+            let mut state = self.write_state();
+            let (split, given) = match &mut *state {
+                SealState::Uninitialized => return Err(KeyStoreError::NotInitialized),
+                SealState::Unsealed { .. } => return Ok(status_of(&state)),
+                SealState::Sealed { split, given } => (split.clone(), given),
+            };
+            share.check(&split)?;
+            if given.iter().any(|g| g.index == share.index) {
+                return Err(ShareError::Duplicate(share.index).into());
+            }
+            given.push(share);
+            if given.len() >= split.threshold as usize {
+                let taken = std::mem::take(given);
+                let (keyring, root) = self.open_hierarchy(&split, &taken)?;
+                drop(taken);
+                info!(cluster = %split.cluster_id, kek_versions = ?keyring.versions(), "unsealed");
+                *state = SealState::Unsealed {
+                    split,
+                    keyring: Arc::new(keyring),
+                    root,
+                };
+            }
+        }
+        Ok(self.status())
+    }
+
+    fn open_hierarchy(
+        &self,
+        split: &SplitInfo,
+        given: &[ShareFile],
+    ) -> Result<(Keyring, SecretKey), KeyStoreError> {
+        let mek = shares::combine(given, split.threshold)?;
+        let sealed_root = self
+            .store
+            .get(Cf::Meta, META_ROOT)?
+            .ok_or_else(|| KeyStoreError::Meta("no sealed root key".into()))?;
+        let root_bytes = envelope::open(&mek, &root_aad(split), &sealed_root)
+            .map_err(|_| KeyStoreError::Share(ShareError::WrongKey))?;
+        drop(mek);
+        let root: [u8; envelope::KEY_LEN] = root_bytes
+            .as_slice()
+            .try_into()
+            .map_err(|_| KeyStoreError::Meta("root key has the wrong length".into()))?;
+        let root = zeroize::Zeroizing::new(root);
+        let keyring = self.read_keyring(split, &root)?;
+        Ok((keyring, root))
+    }
+
+    fn read_keyring(&self, split: &SplitInfo, root: &SecretKey) -> Result<Keyring, KeyStoreError> {
+        let sealed = self
+            .store
+            .get(Cf::Meta, META_KEYRING)?
+            .ok_or_else(|| KeyStoreError::Meta("no sealed keyring".into()))?;
+        let plain = envelope::open(root, &keyring_aad(split), &sealed)
+            .map_err(|e| KeyStoreError::Meta(format!("keyring: {e}")))?;
+        Ok(Keyring::from_bytes(&plain)?)
+    }
+
+    /// Forgets the keys: the store is sealed again until K shares arrive.
+    pub fn seal(&self) {
+        let mut state = self.write_state();
+        if let SealState::Unsealed { split, .. } | SealState::Sealed { split, .. } = &*state {
+            *state = SealState::Sealed {
+                split: split.clone(),
+                given: Vec::new(),
+            };
+        }
+    }
+
+    /// The keyring, or the sealed status as the error.
+    pub fn keyring(&self) -> Result<Arc<Keyring>, KeyStoreError> {
+        let state = self.read_state();
+        match &*state {
+            SealState::Unsealed { keyring, .. } => Ok(keyring.clone()),
+            other => {
+                let status = status_of(other);
+                Err(if status.initialized {
+                    KeyStoreError::Sealed(status)
+                } else {
+                    KeyStoreError::NotInitialized
+                })
+            }
+        }
+    }
+
+    fn stripe(&self, uid: &str) -> std::sync::MutexGuard<'_, ()> {
+        let h = uid
+            .bytes()
+            .fold(0usize, |h, b| h.wrapping_mul(31).wrapping_add(b as usize));
+        self.stripes[h % LOCK_STRIPES]
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn record_error(uid: &str, e: RecordSealError) -> KeyStoreError {
+        KeyStoreError::Record {
+            uid: uid.to_owned(),
+            reason: e.to_string(),
+        }
+    }
+
+    fn put_command(
+        &self,
+        keyring: &Keyring,
+        o: &ManagedObject,
+        record_version: u64,
+        old_entries: &BTreeSet<Vec<u8>>,
+    ) -> Result<Command, KeyStoreError> {
+        let sealed = record::seal(keyring, &o.uid, record_version, &o.encode())
+            .map_err(|e| Self::record_error(&o.uid, e))?;
+        let new_entries = index::entries(keyring, o);
+        let mut c = Command::default();
+        c.put(Cf::Objects, o.uid.as_bytes(), sealed);
+        for gone in old_entries.difference(&new_entries) {
+            c.delete(Cf::Index, gone.clone());
+        }
+        for added in new_entries.difference(old_entries) {
+            c.put(Cf::Index, added.clone(), Vec::new());
+        }
+        Ok(c)
+    }
+
+    fn writer(&self) -> std::sync::RwLockReadGuard<'_, ()> {
+        self.writers.read().unwrap_or_else(|p| p.into_inner())
+    }
+
+    fn retirer(&self) -> std::sync::RwLockWriteGuard<'_, ()> {
+        self.writers.write().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Stores a new object: record and index entries in one durable batch.
+    pub fn insert(&self, o: &ManagedObject) -> Result<(), KeyStoreError> {
+        let _writer = self.writer();
+        let keyring = self.keyring()?;
+        let _guard = self.stripe(&o.uid);
+        if self.store.get(Cf::Objects, o.uid.as_bytes())?.is_some() {
+            return Err(KeyStoreError::Exists(o.uid.clone()));
+        }
+        let c = self.put_command(&keyring, o, 1, &BTreeSet::new())?;
+        self.store.apply(&c)?;
+        Ok(())
+    }
+
+    /// Stores many new objects with one sync at the end (bulk loads, tests).
+    pub fn insert_bulk(&self, objects: &[ManagedObject]) -> Result<(), KeyStoreError> {
+        let _writer = self.writer();
+        let keyring = self.keyring()?;
+        let mut c = Command::default();
+        for o in objects {
+            c.mutations.extend(
+                self.put_command(&keyring, o, 1, &BTreeSet::new())?
+                    .mutations,
+            );
+        }
+        self.store.apply_unsynced(&c)?;
+        self.store.sync()?;
+        Ok(())
+    }
+
+    fn load_versioned(
+        &self,
+        keyring: &Keyring,
+        uid: &str,
+    ) -> Result<Option<(u64, ManagedObject)>, KeyStoreError> {
+        let Some(sealed) = self.store.get(Cf::Objects, uid.as_bytes())? else {
+            return Ok(None);
+        };
+        self.records_opened.fetch_add(1, Ordering::Relaxed);
+        let (h, plain) =
+            record::open(keyring, uid, &sealed).map_err(|e| Self::record_error(uid, e))?;
+        let o = ManagedObject::decode(&plain).map_err(|e| KeyStoreError::Record {
+            uid: uid.to_owned(),
+            reason: e.to_string(),
+        })?;
+        if o.uid != uid {
+            return Err(KeyStoreError::Record {
+                uid: uid.to_owned(),
+                reason: "holds another object".into(),
+            });
+        }
+        Ok(Some((h.record_version, o)))
+    }
+
+    pub fn load(&self, uid: &str) -> Result<Option<ManagedObject>, KeyStoreError> {
+        let keyring = self.keyring()?;
+        Ok(self.load_versioned(&keyring, uid)?.map(|(_, o)| o))
+    }
+
+    /// Reads, changes and writes back one object under its lock. `change`
+    /// may refuse with any error `E`; nothing is written then.
+    pub fn update<E: From<KeyStoreError>>(
+        &self,
+        uid: &str,
+        change: impl FnOnce(&mut ManagedObject) -> Result<(), E>,
+    ) -> Result<Option<ManagedObject>, E> {
+        let _writer = self.writer();
+        let keyring = self.keyring()?;
+        let _guard = self.stripe(uid);
+        let Some((version, mut o)) = self.load_versioned(&keyring, uid)? else {
+            return Ok(None);
+        };
+        let old_entries = index::entries(&keyring, &o);
+        change(&mut o)?;
+        let c = self.put_command(&keyring, &o, version + 1, &old_entries)?;
+        self.store.apply(&c).map_err(KeyStoreError::from)?;
+        Ok(Some(o))
+    }
+
+    /// Uids whose index entry of `kind` matches `value` exactly, in uid order.
+    pub fn lookup(
+        &self,
+        kind: IndexKind,
+        value: &[u8],
+        limit: usize,
+    ) -> Result<Vec<String>, KeyStoreError> {
+        let keyring = self.keyring()?;
+        let prefix = index::hashed_prefix(&keyring, kind, value);
+        Ok(self
+            .store
+            .scan(Cf::Index, &prefix, &prefix, limit)?
+            .iter()
+            .filter_map(|(k, _)| index::uid_of(k, prefix.len()).map(str::to_owned))
+            .collect())
+    }
+
+    /// Adds a KEK version; new records use it at once, old ones move over
+    /// through [`KeyStore::rewrap_step`].
+    pub fn rotate_kek(&self) -> Result<u32, KeyStoreError> {
+        let mut state = self.write_state();
+        let SealState::Unsealed {
+            split,
+            keyring,
+            root,
+        } = &mut *state
+        else {
+            return Err(KeyStoreError::Sealed(status_of(&state)));
+        };
+        let rotated = keyring.rotated()?;
+        let mut c = Command::default();
+        c.put(
+            Cf::Meta,
+            META_KEYRING,
+            envelope::seal(root, &keyring_aad(split), &rotated.to_bytes())
+                .map_err(|e| KeyStoreError::Meta(e.to_string()))?,
+        );
+        c.delete(Cf::Meta, rewrap::META_CURSOR);
+        self.store.apply(&c)?;
+        let v = rotated.current_version();
+        info!(kek_version = v, "KEK rotated");
+        *keyring = Arc::new(rotated);
+        Ok(v)
+    }
+
+    pub(crate) fn store(&self) -> &Store {
+        &self.store
+    }
+}

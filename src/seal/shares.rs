@@ -1,0 +1,246 @@
+//! Shamir shares of the master key (crate sharks) and the files that carry
+//! them. A share file says which cluster and which split it belongs to, its
+//! index and the threshold, and carries a checksum, so a corrupted share, a
+//! share of another cluster or one from an older split is named as such
+//! instead of silently producing a wrong key.
+
+use super::envelope::{KEY_LEN, SecretKey};
+use aws_lc_rs::digest;
+use serde::{Deserialize, Serialize};
+use sharks::{Share, Sharks};
+use std::path::Path;
+use thiserror::Error;
+use zeroize::{Zeroize, Zeroizing};
+
+const FORMAT: &str = "lkm-share-v1";
+
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum ShareError {
+    #[error("not an lkm share file: {0}")]
+    NotAShare(String),
+    #[error("share file is corrupted (checksum mismatch)")]
+    Corrupted,
+    #[error("share belongs to cluster {found}, this store is cluster {expected}")]
+    OtherCluster { found: String, expected: String },
+    #[error("share is from split {found}, replaced since by split {expected}")]
+    OtherSplit { found: String, expected: String },
+    #[error("share {0} was already given")]
+    Duplicate(u8),
+    #[error("the shares do not rebuild the master key")]
+    WrongKey,
+    #[error("threshold {threshold} of {shares} is not possible (1 <= threshold <= shares <= 255)")]
+    BadThreshold { threshold: u8, shares: u8 },
+}
+
+/// Which split of which cluster a share belongs to.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SplitInfo {
+    pub cluster_id: String,
+    pub split_id: String,
+    pub threshold: u8,
+    pub shares: u8,
+}
+
+/// One share as written to disk (JSON, mode 0600).
+#[derive(Serialize, Deserialize)]
+pub struct ShareFile {
+    pub format: String,
+    #[serde(flatten)]
+    pub split: SplitInfo,
+    pub index: u8,
+    /// Hex of the share bytes (x coordinate, then y values).
+    share: String,
+    /// SHA-256 over every field above, hex.
+    checksum: String,
+    /// Free text for the humans holding the file.
+    #[serde(default)]
+    pub note: String,
+}
+
+impl Drop for ShareFile {
+    fn drop(&mut self) {
+        self.share.zeroize();
+    }
+}
+
+impl ShareFile {
+    fn checksum_of(split: &SplitInfo, index: u8, share_hex: &str) -> String {
+        let text = format!(
+            "{FORMAT}|{}|{}|{}|{}|{index}|{share_hex}",
+            split.cluster_id, split.split_id, split.threshold, split.shares
+        );
+        hex::encode(digest::digest(&digest::SHA256, text.as_bytes()))
+    }
+
+    pub fn parse(text: &str) -> Result<ShareFile, ShareError> {
+        let f: ShareFile =
+            serde_json::from_str(text).map_err(|e| ShareError::NotAShare(e.to_string()))?;
+        if f.format != FORMAT {
+            return Err(ShareError::NotAShare(format!("format {:?}", f.format)));
+        }
+        if f.checksum != Self::checksum_of(&f.split, f.index, &f.share) {
+            return Err(ShareError::Corrupted);
+        }
+        Ok(f)
+    }
+
+    pub fn read(path: &Path) -> Result<ShareFile, String> {
+        let text = Zeroizing::new(
+            std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?,
+        );
+        Self::parse(&text).map_err(|e| format!("{}: {e}", path.display()))
+    }
+
+    pub fn to_json(&self) -> Zeroizing<String> {
+        Zeroizing::new(serde_json::to_string_pretty(self).unwrap_or_default())
+    }
+
+    /// Writes the share readable by its owner only; refuses to overwrite.
+    pub fn write(&self, path: &Path) -> std::io::Result<()> {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
+        f.write_all(self.to_json().as_bytes())?;
+        f.write_all(b"\n")?;
+        f.sync_all()
+    }
+
+    /// Checks that this share can join the others given for `expected`.
+    pub fn check(&self, expected: &SplitInfo) -> Result<(), ShareError> {
+        if self.split.cluster_id != expected.cluster_id {
+            return Err(ShareError::OtherCluster {
+                found: self.split.cluster_id.clone(),
+                expected: expected.cluster_id.clone(),
+            });
+        }
+        if self.split != *expected {
+            return Err(ShareError::OtherSplit {
+                found: self.split.split_id.clone(),
+                expected: expected.split_id.clone(),
+            });
+        }
+        Ok(())
+    }
+
+    fn share(&self) -> Result<Share, ShareError> {
+        let bytes = Zeroizing::new(hex::decode(&self.share).map_err(|_| ShareError::Corrupted)?);
+        Share::try_from(bytes.as_slice()).map_err(|_| ShareError::Corrupted)
+    }
+}
+
+/// Splits `secret` into `split.shares` share files, any `split.threshold`
+/// of which rebuild it.
+pub fn split(
+    secret: &SecretKey,
+    split: &SplitInfo,
+    note: &str,
+) -> Result<Vec<ShareFile>, ShareError> {
+    if split.threshold == 0 || split.threshold > split.shares {
+        return Err(ShareError::BadThreshold {
+            threshold: split.threshold,
+            shares: split.shares,
+        });
+    }
+    Ok(Sharks(split.threshold)
+        .dealer(secret.as_ref())
+        .take(split.shares as usize)
+        .map(|s| {
+            let bytes = Zeroizing::new(Vec::<u8>::from(&s));
+            let hex_share = hex::encode(bytes.as_slice());
+            ShareFile {
+                format: FORMAT.to_owned(),
+                split: split.clone(),
+                index: s.x.0,
+                checksum: ShareFile::checksum_of(split, s.x.0, &hex_share),
+                share: hex_share,
+                note: note.to_owned(),
+            }
+        })
+        .collect())
+}
+
+/// Rebuilds the secret from at least `threshold` checked share files.
+pub fn combine(files: &[ShareFile], threshold: u8) -> Result<SecretKey, ShareError> {
+    let shares = files
+        .iter()
+        .map(ShareFile::share)
+        .collect::<Result<Vec<_>, _>>()?;
+    let secret = Zeroizing::new(
+        Sharks(threshold)
+            .recover(shares.iter())
+            .map_err(|_| ShareError::WrongKey)?,
+    );
+    let key: [u8; KEY_LEN] = secret
+        .as_slice()
+        .try_into()
+        .map_err(|_| ShareError::WrongKey)?;
+    Ok(Zeroizing::new(key))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::seal::envelope::generate_key;
+
+    fn info(t: u8, n: u8) -> SplitInfo {
+        SplitInfo {
+            cluster_id: "c1".into(),
+            split_id: "s1".into(),
+            threshold: t,
+            shares: n,
+        }
+    }
+
+    #[test]
+    fn any_k_of_n_rebuild_and_fewer_do_not() {
+        for (n, k) in [(1u8, 1u8), (3, 2), (5, 3)] {
+            let secret = generate_key().unwrap();
+            let files = split(&secret, &info(k, n), "").unwrap();
+            assert_eq!(files.len(), n as usize);
+            let parsed: Vec<ShareFile> = files
+                .iter()
+                .rev()
+                .take(k as usize)
+                .map(|f| ShareFile::parse(&f.to_json()).unwrap())
+                .collect();
+            assert_eq!(*combine(&parsed, k).unwrap(), *secret);
+            if k > 1 {
+                assert!(combine(&parsed[..k as usize - 1], k).is_err());
+            }
+        }
+    }
+
+    #[test]
+    fn corruption_and_strangers_are_named() {
+        let secret = generate_key().unwrap();
+        let files = split(&secret, &info(2, 3), "").unwrap();
+        let json = files[0]
+            .to_json()
+            .replacen("\"index\": 1", "\"index\": 2", 1);
+        assert!(matches!(
+            ShareFile::parse(&json),
+            Err(ShareError::Corrupted)
+        ));
+        assert!(matches!(
+            ShareFile::parse("{}"),
+            Err(ShareError::NotAShare(_))
+        ));
+        let mut other = info(2, 3);
+        other.cluster_id = "c2".into();
+        assert!(matches!(
+            files[0].check(&other),
+            Err(ShareError::OtherCluster { .. })
+        ));
+        other.cluster_id = "c1".into();
+        other.split_id = "s0".into();
+        assert!(matches!(
+            files[0].check(&other),
+            Err(ShareError::OtherSplit { .. })
+        ));
+        assert!(files[0].check(&info(2, 3)).is_ok());
+    }
+}
