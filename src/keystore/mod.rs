@@ -474,6 +474,17 @@ impl KeyStore {
     /// Adds a KEK version; new records use it at once, old ones move over
     /// through [`KeyStore::rewrap_step`].
     pub fn rotate_kek(&self) -> Result<u32, KeyStoreError> {
+        let ring = self.replace_keyring(|k| Ok(k.rotated()?))?;
+        info!(kek_version = ring.current_version(), "KEK rotated");
+        Ok(ring.current_version())
+    }
+
+    /// Swaps in a ring made from the current one: sealed under the root
+    /// key and written, with the re-wrap cursor reset, in one batch.
+    fn replace_keyring(
+        &self,
+        make: impl FnOnce(&Keyring) -> Result<Keyring, KeyStoreError>,
+    ) -> Result<Arc<Keyring>, KeyStoreError> {
         let mut state = self.write_state();
         let SealState::Unsealed {
             split,
@@ -483,20 +494,18 @@ impl KeyStore {
         else {
             return Err(KeyStoreError::Sealed(status_of(&state)));
         };
-        let rotated = keyring.rotated()?;
+        let next = make(keyring)?;
         let mut c = Command::default();
         c.put(
             Cf::Meta,
             META_KEYRING,
-            envelope::seal(root, &keyring_aad(split), &rotated.to_bytes())
+            envelope::seal(root, &keyring_aad(split), &next.to_bytes())
                 .map_err(|e| KeyStoreError::Meta(e.to_string()))?,
         );
         c.delete(Cf::Meta, rewrap::META_CURSOR);
         self.store.apply(&c)?;
-        let v = rotated.current_version();
-        info!(kek_version = v, "KEK rotated");
-        *keyring = Arc::new(rotated);
-        Ok(v)
+        *keyring = Arc::new(next);
+        Ok(keyring.clone())
     }
 
     pub(crate) fn store(&self) -> &Store {

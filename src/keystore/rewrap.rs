@@ -4,10 +4,8 @@
 //! restart resumes where it stopped. When the walk completes, the older
 //! KEK versions are retired from the ring.
 
-use super::{KeyStore, KeyStoreError, SealState, keyring_aad, record};
-use crate::seal::envelope;
+use super::{KeyStore, KeyStoreError, record};
 use crate::store::{Cf, Command};
-use std::sync::Arc;
 use tracing::info;
 
 pub(super) const META_CURSOR: &[u8] = b"rewrap-cursor";
@@ -112,27 +110,8 @@ impl KeyStore {
     }
 
     fn retire_old_keks(&self, keep_from: u32) -> Result<(), KeyStoreError> {
-        let mut state = self.write_state();
-        let SealState::Unsealed {
-            split,
-            keyring,
-            root,
-        } = &mut *state
-        else {
-            return Ok(());
-        };
-        let retired = keyring.retired_below(keep_from);
-        let mut c = Command::default();
-        c.put(
-            Cf::Meta,
-            super::META_KEYRING,
-            envelope::seal(root, &keyring_aad(split), &retired.to_bytes())
-                .map_err(|e| KeyStoreError::Meta(e.to_string()))?,
-        );
-        c.delete(Cf::Meta, META_CURSOR);
-        self.store().apply(&c)?;
-        info!(kek_versions = ?retired.versions(), "re-wrap complete; older KEKs retired");
-        *keyring = Arc::new(retired);
+        let ring = self.replace_keyring(|k| Ok(k.retired_below(keep_from)))?;
+        info!(kek_versions = ?ring.versions(), "re-wrap complete; older KEKs retired");
         Ok(())
     }
 }
