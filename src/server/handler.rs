@@ -107,7 +107,9 @@ impl Handler {
         let response = ResponseMessage {
             version,
             time_stamp: now(),
-            client_correlation_value: req.header.client_correlation_value.clone(),
+            // The client's correlation value is for its own logs; the
+            // OASIS vectors show responses without it.
+            client_correlation_value: None,
             items,
         };
         (response, req.header.maximum_response_size)
