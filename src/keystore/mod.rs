@@ -16,7 +16,7 @@ mod index;
 mod record;
 mod rewrap;
 
-pub use index::IndexKind;
+pub use index::{IndexKind, custom_key as custom_index_key};
 pub use rewrap::RewrapProgress;
 
 use crate::objects::ManagedObject;

@@ -121,7 +121,9 @@ impl ResultReason {
             | UnknownTag
             | UnknownEnumeration
             | UnknownMessageExtension => InvalidMessage,
-            AttributeNotFound | AttributeInstanceNotFound | ObjectNotFound => ItemNotFound,
+            AttributeNotFound | AttributeInstanceNotFound | ObjectNotFound | ObjectDestroyed => {
+                ItemNotFound
+            }
             ReadOnlyAttribute
             | AttributeReadOnly
             | AttributeSingleValued
@@ -133,8 +135,7 @@ impl ResultReason {
             | InvalidObjectType
             | IllegalObjectType
             | NumericRange => InvalidField,
-            NotAuthorized => PermissionDenied,
-            WrongKeyLifecycleState | ObjectDestroyed => IllegalOperation,
+            NotAuthorized | WrongKeyLifecycleState => PermissionDenied,
             BadCryptographicParameters
             | UnsupportedCryptographicParameters
             | MissingInitializationVector

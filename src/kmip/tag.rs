@@ -4,6 +4,8 @@
 use crate::ttlv::Tag;
 
 pub const ACTIVATION_DATE: Tag = 0x420001;
+pub const ALWAYS_SENSITIVE: Tag = 0x420121;
+pub const APPLICATION_SPECIFIC_INFORMATION: Tag = 0x420004;
 pub const ASYNCHRONOUS_CAPABILITY: Tag = 0x4200F0;
 pub const ASYNCHRONOUS_CORRELATION_VALUE: Tag = 0x420006;
 pub const ASYNCHRONOUS_INDICATOR: Tag = 0x420007;
@@ -13,6 +15,7 @@ pub const ATTRIBUTE: Tag = 0x420008;
 pub const ATTRIBUTES: Tag = 0x420125;
 pub const ATTRIBUTE_INDEX: Tag = 0x420009;
 pub const ATTRIBUTE_NAME: Tag = 0x42000A;
+pub const ATTRIBUTE_REFERENCE: Tag = 0x42013B;
 pub const ATTRIBUTE_VALUE: Tag = 0x42000B;
 pub const AUTHENTICATION: Tag = 0x42000C;
 pub const BATCH_CONTINUE_CAPABILITY: Tag = 0x4200FA;
@@ -23,40 +26,72 @@ pub const BATCH_ORDER_OPTION: Tag = 0x420010;
 pub const BATCH_UNDO_CAPABILITY: Tag = 0x4200F9;
 pub const CAPABILITY_INFORMATION: Tag = 0x4200F7;
 pub const CERTIFICATE: Tag = 0x420013;
+pub const CERTIFICATE_LENGTH: Tag = 0x4200AD;
+pub const CERTIFICATE_REQUEST: Tag = 0x420018;
+pub const CERTIFICATE_SUBJECT_CN: Tag = 0x420108;
+pub const CERTIFICATE_ISSUER_CN: Tag = 0x420114;
 pub const CERTIFICATE_TYPE: Tag = 0x42001D;
 pub const CERTIFICATE_VALUE: Tag = 0x42001E;
 pub const CLIENT_CORRELATION_VALUE: Tag = 0x420105;
+pub const COMMENT: Tag = 0x4200FD;
 pub const COMPROMISE_DATE: Tag = 0x420020;
 pub const COMPROMISE_OCCURRENCE_DATE: Tag = 0x420021;
+pub const CONTACT_INFORMATION: Tag = 0x420022;
 pub const CRITICALITY_INDICATOR: Tag = 0x420026;
 pub const CRYPTOGRAPHIC_ALGORITHM: Tag = 0x420028;
 pub const CRYPTOGRAPHIC_LENGTH: Tag = 0x42002A;
 pub const CRYPTOGRAPHIC_USAGE_MASK: Tag = 0x42002C;
+pub const CURRENT_ATTRIBUTE: Tag = 0x42013C;
 pub const DEACTIVATION_DATE: Tag = 0x42002F;
+pub const DESCRIPTION: Tag = 0x4200FC;
 pub const DESTROY_ACTION: Tag = 0x4200F3;
 pub const DESTROY_DATE: Tag = 0x420033;
+pub const DIGEST: Tag = 0x420034;
+pub const DIGEST_VALUE: Tag = 0x420035;
 pub const DRBG_ALGORITHM: Tag = 0x4200DB;
+pub const EXTRACTABLE: Tag = 0x420122;
+pub const FRESH: Tag = 0x4200A8;
+pub const HASHING_ALGORITHM: Tag = 0x420038;
 pub const INITIAL_DATE: Tag = 0x420039;
+pub const INTEROP_FUNCTION: Tag = 0x420160;
+pub const INTEROP_IDENTIFIER: Tag = 0x420161;
 pub const KEY_BLOCK: Tag = 0x420040;
 pub const KEY_FORMAT_TYPE: Tag = 0x420042;
 pub const KEY_MATERIAL: Tag = 0x420043;
 pub const KEY_VALUE: Tag = 0x420045;
 pub const LAST_CHANGE_DATE: Tag = 0x420048;
+pub const LEASE_TIME: Tag = 0x420049;
+pub const LINK: Tag = 0x42004A;
+pub const LINKED_OBJECT_IDENTIFIER: Tag = 0x42004C;
+pub const LINK_TYPE: Tag = 0x42004B;
+pub const LOCATED_ITEMS: Tag = 0x4200D5;
+pub const LOG_MESSAGE: Tag = 0x420141;
+pub const MAXIMUM_ITEMS: Tag = 0x42004F;
 pub const MAXIMUM_RESPONSE_SIZE: Tag = 0x420050;
 pub const MESSAGE_EXTENSION: Tag = 0x420051;
 pub const NAME: Tag = 0x420053;
 pub const NAME_TYPE: Tag = 0x420054;
 pub const NAME_VALUE: Tag = 0x420055;
+pub const NEVER_EXTRACTABLE: Tag = 0x420123;
+pub const NEW_ATTRIBUTE: Tag = 0x42013D;
 pub const OBJECT_GROUP: Tag = 0x420056;
+pub const OBJECT_GROUP_MEMBER: Tag = 0x4200AC;
 pub const OBJECT_TYPE: Tag = 0x420057;
+pub const OFFSET_ITEMS: Tag = 0x4200D4;
 pub const OPAQUE_DATA_TYPE: Tag = 0x420059;
 pub const OPAQUE_DATA_VALUE: Tag = 0x42005A;
 pub const OPAQUE_OBJECT: Tag = 0x42005B;
 pub const OPERATION: Tag = 0x42005C;
+pub const OPERATION_POLICY_NAME: Tag = 0x42005D;
 pub const ORIGINAL_CREATION_DATE: Tag = 0x4200BC;
+pub const PGP_KEY: Tag = 0x4200BD;
+pub const PRIVATE_KEY: Tag = 0x420064;
+pub const PROCESS_START_DATE: Tag = 0x420067;
+pub const PROTECT_STOP_DATE: Tag = 0x420068;
 pub const PROTOCOL_VERSION: Tag = 0x420069;
 pub const PROTOCOL_VERSION_MAJOR: Tag = 0x42006A;
 pub const PROTOCOL_VERSION_MINOR: Tag = 0x42006B;
+pub const PUBLIC_KEY: Tag = 0x42006D;
 pub const QUERY_FUNCTION: Tag = 0x420074;
 pub const REQUEST_HEADER: Tag = 0x420077;
 pub const REQUEST_MESSAGE: Tag = 0x420078;
@@ -67,6 +102,7 @@ pub const RESPONSE_PAYLOAD: Tag = 0x42007C;
 pub const RESULT_MESSAGE: Tag = 0x42007D;
 pub const RESULT_REASON: Tag = 0x42007E;
 pub const RESULT_STATUS: Tag = 0x42007F;
+pub const REVOCATION_MESSAGE: Tag = 0x420080;
 pub const REVOCATION_REASON: Tag = 0x420081;
 pub const REVOCATION_REASON_CODE: Tag = 0x420082;
 pub const RNG_ALGORITHM: Tag = 0x4200DA;
@@ -74,18 +110,22 @@ pub const RNG_MODE: Tag = 0x4200F5;
 pub const RNG_PARAMETERS: Tag = 0x4200D9;
 pub const SECRET_DATA: Tag = 0x420085;
 pub const SECRET_DATA_TYPE: Tag = 0x420086;
+pub const SENSITIVE: Tag = 0x420120;
 pub const SERVER_CORRELATION_VALUE: Tag = 0x420106;
 pub const SERVER_INFORMATION: Tag = 0x420088;
 pub const SHREDDING_ALGORITHM: Tag = 0x4200F4;
+pub const SPLIT_KEY: Tag = 0x420089;
 pub const STATE: Tag = 0x42008D;
+pub const STORAGE_STATUS_MASK: Tag = 0x42008E;
 pub const STREAMING_CAPABILITY: Tag = 0x4200EF;
 pub const SYMMETRIC_KEY: Tag = 0x42008F;
+pub const TEMPLATE: Tag = 0x420090;
 pub const TEMPLATE_ATTRIBUTE: Tag = 0x420091;
 pub const TIME_STAMP: Tag = 0x420092;
 pub const UNIQUE_BATCH_ITEM_ID: Tag = 0x420093;
 pub const UNIQUE_IDENTIFIER: Tag = 0x420094;
 pub const UNWRAP_MODE: Tag = 0x4200F2;
-pub const TEMPLATE: Tag = 0x420090;
+pub const USAGE_LIMITS_COUNT: Tag = 0x420096;
 pub const VENDOR_IDENTIFICATION: Tag = 0x42009D;
 
 #[cfg(test)]
@@ -96,6 +136,49 @@ mod tests {
     #[test]
     fn constants_match_the_tag_table() {
         let named = [
+            (CERTIFICATE_ISSUER_CN, "CertificateIssuerCN"),
+            (CERTIFICATE_SUBJECT_CN, "CertificateSubjectCN"),
+            (ATTRIBUTE_REFERENCE, "AttributeReference"),
+            (FRESH, "Fresh"),
+            (DIGEST, "Digest"),
+            (HASHING_ALGORITHM, "HashingAlgorithm"),
+            (DIGEST_VALUE, "DigestValue"),
+            (MAXIMUM_ITEMS, "MaximumItems"),
+            (OFFSET_ITEMS, "OffsetItems"),
+            (STORAGE_STATUS_MASK, "StorageStatusMask"),
+            (OBJECT_GROUP_MEMBER, "ObjectGroupMember"),
+            (LOCATED_ITEMS, "LocatedItems"),
+            (INTEROP_FUNCTION, "InteropFunction"),
+            (INTEROP_IDENTIFIER, "InteropIdentifier"),
+            (LOG_MESSAGE, "LogMessage"),
+            (PUBLIC_KEY, "PublicKey"),
+            (PRIVATE_KEY, "PrivateKey"),
+            (SPLIT_KEY, "SplitKey"),
+            (PGP_KEY, "PGPKey"),
+            (CERTIFICATE_REQUEST, "CertificateRequest"),
+            (CURRENT_ATTRIBUTE, "CurrentAttribute"),
+            (NEW_ATTRIBUTE, "NewAttribute"),
+            (USAGE_LIMITS_COUNT, "UsageLimitsCount"),
+            (REVOCATION_MESSAGE, "RevocationMessage"),
+            (LINK, "Link"),
+            (LINK_TYPE, "LinkType"),
+            (LINKED_OBJECT_IDENTIFIER, "LinkedObjectIdentifier"),
+            (LEASE_TIME, "LeaseTime"),
+            (PROTECT_STOP_DATE, "ProtectStopDate"),
+            (PROCESS_START_DATE, "ProcessStartDate"),
+            (CONTACT_INFORMATION, "ContactInformation"),
+            (
+                APPLICATION_SPECIFIC_INFORMATION,
+                "ApplicationSpecificInformation",
+            ),
+            (DESCRIPTION, "Description"),
+            (COMMENT, "Comment"),
+            (SENSITIVE, "Sensitive"),
+            (ALWAYS_SENSITIVE, "AlwaysSensitive"),
+            (EXTRACTABLE, "Extractable"),
+            (NEVER_EXTRACTABLE, "NeverExtractable"),
+            (OPERATION_POLICY_NAME, "OperationPolicyName"),
+            (CERTIFICATE_LENGTH, "CertificateLength"),
             (
                 ASYNCHRONOUS_CORRELATION_VALUE,
                 "AsynchronousCorrelationValue",

@@ -50,7 +50,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
             ],
         )],
     );
-    let o = new_object(ctx, object_type, attrs, key);
+    let o = new_object(ctx, object_type, attrs, key)?;
     ctx.keystore.insert(&o)?;
     Ok(response(vec![
         Item::enumeration(tag::OBJECT_TYPE, object_type.value()),

@@ -1,14 +1,33 @@
 //! Get: the object itself, as stored, to its owner only.
 
-use super::{Context, load_owned, not_found, requested_uid, response};
-use crate::kmip::KmipResult;
+use super::{Context, load_owned, not_found, requested_uid, response, update_owned};
 use crate::kmip::tag;
+use crate::kmip::{KmipError, KmipResult, ResultReason};
 use crate::ttlv::Item;
 
 pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     let uid = requested_uid(payload)?;
-    let o = load_owned(ctx, uid)?;
+    let mut o = load_owned(ctx, uid)?;
     // After Destroy the metadata stays but the material is gone.
+    if o.object.is_none() {
+        return Err(KmipError::new(
+            ResultReason::ObjectDestroyed,
+            format!("object {uid} was destroyed"),
+        ));
+    }
+    if o.first_attribute(tag::SENSITIVE).and_then(Item::as_boolean) == Some(true) {
+        return Err(KmipError::new(
+            ResultReason::Sensitive,
+            "the object is Sensitive: its value cannot leave the server in clear",
+        ));
+    }
+    // The first time the value leaves the server it is no longer Fresh.
+    if o.first_attribute(tag::FRESH).and_then(Item::as_boolean) == Some(true) {
+        o = update_owned(ctx, uid, |o| {
+            o.set_attribute(Item::boolean(tag::FRESH, false));
+            Ok(())
+        })?;
+    }
     let object = o.object.ok_or_else(|| not_found(uid))?;
     Ok(response(vec![
         Item::enumeration(tag::OBJECT_TYPE, o.object_type.value()),

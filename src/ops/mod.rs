@@ -3,18 +3,27 @@
 //! KMIP-shaped error; the server layer handles batches and framing.
 
 mod activate;
+mod attrs;
+mod check;
 mod create;
 mod destroy;
 mod discover_versions;
+mod edit_attributes;
 mod get;
+mod get_attribute_list;
+mod get_attributes;
+mod interop;
+mod locate;
+mod log;
 mod query;
 mod register;
+mod revoke;
 
 use crate::auth::Identity;
 use crate::keystore::{KeyStore, KeyStoreError};
 use crate::kmip::tag;
 use crate::kmip::{KmipError, KmipResult, ObjectType, Operation, ProtocolVersion, ResultReason};
-use crate::objects::ManagedObject;
+use crate::objects::{ManagedObject, State};
 use crate::ttlv::Item;
 use tracing::error;
 
@@ -44,20 +53,35 @@ pub struct Context<'a> {
 /// The operations this build serves, in the order Query lists them.
 pub const SUPPORTED_OPERATIONS: &[Operation] = &[
     Operation::Query,
-    Operation::DiscoverVersions,
+    Operation::Locate,
+    Operation::Destroy,
+    Operation::Get,
     Operation::Create,
     Operation::Register,
-    Operation::Get,
+    Operation::GetAttributes,
+    Operation::GetAttributeList,
+    Operation::AddAttribute,
+    Operation::ModifyAttribute,
+    Operation::DeleteAttribute,
+    Operation::SetAttribute,
     Operation::Activate,
-    Operation::Destroy,
+    Operation::Revoke,
+    Operation::Check,
+    Operation::DiscoverVersions,
+    Operation::Log,
+    Operation::Interop,
 ];
 
 /// The object types this build stores.
 pub const SUPPORTED_OBJECT_TYPES: &[ObjectType] = &[
+    ObjectType::Certificate,
     ObjectType::SymmetricKey,
+    ObjectType::PublicKey,
+    ObjectType::PrivateKey,
+    ObjectType::SplitKey,
     ObjectType::SecretData,
     ObjectType::OpaqueObject,
-    ObjectType::Certificate,
+    ObjectType::PGPKey,
 ];
 
 /// Runs one batch item's operation. `payload` is the Request Payload
@@ -77,6 +101,21 @@ pub fn dispatch(ctx: &Context<'_>, op: Operation, payload: Option<&Item>) -> Kmi
         Operation::Get => get::run(ctx, payload),
         Operation::Activate => activate::run(ctx, payload),
         Operation::Destroy => destroy::run(ctx, payload),
+        Operation::GetAttributes => get_attributes::run(ctx, payload),
+        Operation::GetAttributeList => get_attribute_list::run(ctx, payload),
+        Operation::AddAttribute => edit_attributes::run(ctx, payload, edit_attributes::Edit::Add),
+        Operation::ModifyAttribute => {
+            edit_attributes::run(ctx, payload, edit_attributes::Edit::Modify)
+        }
+        Operation::DeleteAttribute => {
+            edit_attributes::run(ctx, payload, edit_attributes::Edit::Delete)
+        }
+        Operation::SetAttribute => edit_attributes::run(ctx, payload, edit_attributes::Edit::Set),
+        Operation::Locate => locate::run(ctx, payload),
+        Operation::Revoke => revoke::run(ctx, payload),
+        Operation::Check => check::run(ctx, payload),
+        Operation::Interop => interop::run(ctx, payload),
+        Operation::Log => log::run(ctx, payload),
         other => Err(KmipError::new(
             ResultReason::OperationNotSupported,
             format!("operation {} is not supported by this server", other.name()),
@@ -127,18 +166,37 @@ fn requested_uid(payload: &Item) -> KmipResult<&str> {
 /// Not found and not yours look the same from outside: a client learns
 /// nothing about objects it does not own.
 fn not_found(uid: &str) -> KmipError {
-    KmipError::new(ResultReason::ItemNotFound, format!("no object {uid}"))
+    // Object Not Found in 2.x; 1.x clients read it as Item Not Found.
+    KmipError::new(ResultReason::ObjectNotFound, format!("no object {uid}"))
 }
 
 fn owned_by(o: &ManagedObject, identity: &Identity) -> bool {
     o.owner == identity.fingerprint
 }
 
-/// Loads an object the caller owns.
+/// Loads an object the caller owns, with its state brought up to date.
 fn load_owned(ctx: &Context<'_>, uid: &str) -> KmipResult<ManagedObject> {
     match ctx.keystore.load(uid)? {
-        Some(o) if owned_by(&o, ctx.identity) => Ok(o),
+        Some(mut o) if owned_by(&o, ctx.identity) => {
+            follow_dates(&mut o, now());
+            Ok(o)
+        }
         _ => Err(not_found(uid)),
+    }
+}
+
+/// Activation and Deactivation Dates move the state when they pass.
+fn follow_dates(o: &mut ManagedObject, t: i64) {
+    let passed = |o: &ManagedObject, tag| {
+        o.first_attribute(tag)
+            .and_then(Item::as_date_time)
+            .is_some_and(|d| d <= t)
+    };
+    if o.state == State::PreActive && passed(o, tag::ACTIVATION_DATE) {
+        o.state = State::Active;
+    }
+    if o.state == State::Active && passed(o, tag::DEACTIVATION_DATE) {
+        o.state = State::Deactivated;
     }
 }
 
@@ -154,6 +212,7 @@ fn update_owned(
             if !owned_by(o, identity) {
                 return Err(not_found(uid));
             }
+            follow_dates(o, now());
             change(o)
         })?
         .ok_or_else(|| not_found(uid))
@@ -186,37 +245,99 @@ fn object_tag(t: ObjectType) -> Option<u32> {
         ObjectType::SecretData => tag::SECRET_DATA,
         ObjectType::OpaqueObject => tag::OPAQUE_OBJECT,
         ObjectType::Certificate => tag::CERTIFICATE,
-        _ => return None,
+        ObjectType::PublicKey => tag::PUBLIC_KEY,
+        ObjectType::PrivateKey => tag::PRIVATE_KEY,
+        ObjectType::SplitKey => tag::SPLIT_KEY,
+        ObjectType::PGPKey => tag::PGP_KEY,
+        ObjectType::CertificateRequest => tag::CERTIFICATE_REQUEST,
+        ObjectType::Template => return None,
     })
 }
 
-/// A new object owned by the caller, Pre-Active, with the server-set dates.
+const SHA_256: u32 = 0x06;
+
+/// SHA-256 of the object's value as stored (key material in its format,
+/// certificate or opaque bytes), as the Digest attribute carries it.
+fn digest(object: &Item) -> Option<Item> {
+    let (bytes, format) = if let Some(block) = object.child(tag::KEY_BLOCK) {
+        let material = block
+            .child(tag::KEY_VALUE)?
+            .child(tag::KEY_MATERIAL)?
+            .as_bytes()?;
+        (material, block.child(tag::KEY_FORMAT_TYPE).cloned())
+    } else if let Some(v) = object
+        .child(tag::CERTIFICATE_VALUE)
+        .or_else(|| object.child(tag::OPAQUE_DATA_VALUE))
+    {
+        (v.as_bytes()?, None)
+    } else {
+        return None;
+    };
+    let d = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, bytes);
+    let mut fields = vec![
+        Item::enumeration(tag::HASHING_ALGORITHM, SHA_256),
+        Item::bytes(tag::DIGEST_VALUE, d.as_ref()),
+    ];
+    fields.extend(format);
+    Some(Item::structure(tag::DIGEST, fields))
+}
+
+/// Refuses attributes a client may not set (Fresh and the certificate's
+/// type may be stated; the server sets them anyway).
+fn refuse_read_only(attributes: &[Item]) -> KmipResult<()> {
+    match attributes.iter().find(|a| {
+        attrs::READ_ONLY.contains(&a.tag) && !matches!(a.tag, tag::FRESH | tag::CERTIFICATE_TYPE)
+    }) {
+        Some(ro) => Err(KmipError::new(
+            ResultReason::AttributeReadOnly,
+            format!("{} is set by the server", crate::ttlv::describe_tag(ro.tag)),
+        )),
+        None => Ok(()),
+    }
+}
+
+/// A new object owned by the caller with the server-set attributes:
+/// Pre-Active (or later, if its dates have passed), Initial and Last
+/// Change Dates, Digest, and Fresh until first served.
 fn new_object(
     ctx: &Context<'_>,
     object_type: ObjectType,
     mut attributes: Vec<Item>,
     object: Item,
-) -> ManagedObject {
+) -> KmipResult<ManagedObject> {
+    refuse_read_only(&attributes)?;
     let t = now();
-    attributes.retain(|a| {
-        !matches!(
-            a.tag,
-            tag::INITIAL_DATE
-                | tag::LAST_CHANGE_DATE
-                | tag::STATE
-                | tag::UNIQUE_IDENTIFIER
-                | tag::OBJECT_TYPE
-        )
-    });
     attributes.push(Item::date_time(tag::INITIAL_DATE, t));
     attributes.push(Item::date_time(tag::LAST_CHANGE_DATE, t));
-    ManagedObject {
+    if let Some(d) = digest(&object) {
+        attributes.push(d);
+    }
+    if !attributes.iter().any(|a| a.tag == tag::FRESH) {
+        attributes.push(Item::boolean(tag::FRESH, true));
+    }
+    // Always Sensitive / Never Extractable record the object's history from
+    // its birth, where the client stated Sensitive / Extractable.
+    let flag = |attributes: &[Item], t| {
+        attributes
+            .iter()
+            .find(|a| a.tag == t)
+            .and_then(Item::as_boolean)
+    };
+    if let Some(s) = flag(&attributes, tag::SENSITIVE) {
+        attributes.push(Item::boolean(tag::ALWAYS_SENSITIVE, s));
+    }
+    if let Some(e) = flag(&attributes, tag::EXTRACTABLE) {
+        attributes.push(Item::boolean(tag::NEVER_EXTRACTABLE, !e));
+    }
+    let mut o = ManagedObject {
         uid: uuid::Uuid::new_v4().to_string(),
         object_type,
-        state: crate::objects::State::PreActive,
+        state: State::PreActive,
         owner: ctx.identity.fingerprint.clone(),
         owner_name: ctx.identity.common_name.clone().unwrap_or_default(),
         attributes,
         object: Some(object),
-    }
+    };
+    follow_dates(&mut o, t);
+    Ok(o)
 }

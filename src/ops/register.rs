@@ -4,7 +4,7 @@
 use super::{Context, new_object, object_tag, object_type_of, response};
 use crate::kmip::attributes;
 use crate::kmip::tag;
-use crate::kmip::{KmipError, KmipResult, ResultReason};
+use crate::kmip::{KmipError, KmipResult, ObjectType, ResultReason};
 use crate::ttlv::{Item, Value};
 
 pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
@@ -37,7 +37,44 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
             }
         }
     }
-    let o = new_object(ctx, object_type, attrs, object);
+    let mut o = new_object(ctx, object_type, attrs, object)?;
+    if object_type == ObjectType::Certificate
+        && let Some(cert) = o.object.clone()
+    {
+        certificate_attributes(&cert, &mut o.attributes);
+    }
     ctx.keystore.insert(&o)?;
     Ok(response(vec![Item::text(tag::UNIQUE_IDENTIFIER, o.uid)]))
+}
+
+/// What the server reads off an X.509 certificate: its type, length, and
+/// subject and issuer common names (read-only attributes).
+fn certificate_attributes(object: &Item, attrs: &mut Vec<Item>) {
+    const X_509: u32 = 0x01;
+    let Some(der) = object
+        .child(tag::CERTIFICATE_VALUE)
+        .and_then(Item::as_bytes)
+    else {
+        return;
+    };
+    attrs.retain(|a| a.tag != tag::CERTIFICATE_TYPE);
+    attrs.push(Item::enumeration(tag::CERTIFICATE_TYPE, X_509));
+    attrs.push(Item::integer(
+        tag::CERTIFICATE_LENGTH,
+        i32::try_from(der.len()).unwrap_or(i32::MAX),
+    ));
+    if let Ok((_, cert)) = x509_parser::parse_x509_certificate(der) {
+        let cn = |name: &x509_parser::x509::X509Name<'_>| {
+            name.iter_common_name()
+                .next()
+                .and_then(|c| c.as_str().ok())
+                .map(str::to_owned)
+        };
+        if let Some(s) = cn(cert.subject()) {
+            attrs.push(Item::text(tag::CERTIFICATE_SUBJECT_CN, s));
+        }
+        if let Some(i) = cn(cert.issuer()) {
+            attrs.push(Item::text(tag::CERTIFICATE_ISSUER_CN, i));
+        }
+    }
 }

@@ -22,3 +22,8 @@ pub fn tag_name(tag: Tag) -> Option<&'static str> {
 pub fn tag_by_name(name: &str) -> Option<Tag> {
     tags::tag_by_name(name)
 }
+
+/// The tag of an attribute named the 1.x way ("Cryptographic Length").
+pub fn tag_by_attribute_name(name: &str) -> Option<Tag> {
+    tags::tag_by_attribute_name(name)
+}
