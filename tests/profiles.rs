@@ -307,7 +307,14 @@ async fn run_file(server: &common::TestServer, path: &Path) -> Result<usize, Str
             .await
             .map_err(|e| format!("step {i}: {e}"))?;
         let actual = ttlv::decode(&bytes, &limits).map_err(|e| format!("step {i}: {e}"))?;
-        compare(resp, &actual, &mut b, "").map_err(|e| format!("step {i}: {e}"))?;
+        compare(resp, &actual, &mut b, "").map_err(|e| {
+            // The server's own words help when the status differs.
+            let said: Vec<&str> = actual
+                .children_with(tag::BATCH_ITEM)
+                .filter_map(|bi| bi.child(tag::RESULT_MESSAGE).and_then(Item::as_text))
+                .collect();
+            format!("step {i}: {e} (server said: {said:?})")
+        })?;
         steps += 1;
     }
     Ok(steps)

@@ -454,6 +454,35 @@ impl KeyStore {
         Ok(Some(o))
     }
 
+    /// Puts back an earlier copy of an object, or removes an object that did
+    /// not exist before (`earlier` = None): how a batch is undone.
+    pub fn restore(&self, uid: &str, earlier: Option<&ManagedObject>) -> Result<(), KeyStoreError> {
+        let _writer = self.writer();
+        let keyring = self.keyring()?;
+        let _guard = self.stripe(uid);
+        let current = self.load_versioned(&keyring, uid)?;
+        let old_entries = current
+            .as_ref()
+            .map(|(_, o)| index::entries(&keyring, o))
+            .unwrap_or_default();
+        let c = match earlier {
+            Some(o) => {
+                let version = current.map_or(1, |(v, _)| v + 1);
+                self.put_command(&keyring, o, version, &old_entries)?
+            }
+            None => {
+                let mut c = Command::default();
+                c.delete(Cf::Objects, uid.as_bytes());
+                for e in old_entries {
+                    c.delete(Cf::Index, e);
+                }
+                c
+            }
+        };
+        self.store.apply(&c)?;
+        Ok(())
+    }
+
     /// Uids whose index entry of `kind` matches `value` exactly, in uid order.
     pub fn lookup(
         &self,

@@ -31,12 +31,8 @@ fn from_template_attribute(t: &Item) -> KmipResult<Vec<Item>> {
     for c in t.children() {
         match c.tag {
             tag::ATTRIBUTE => out.push(from_v1_attribute(c)?),
-            tag::NAME => {
-                return Err(KmipError::new(
-                    super::ResultReason::FeatureNotSupported,
-                    "templates (Template-Attribute Name) are not supported",
-                ));
-            }
+            // A bare Name names a template (1.x); see `template_names`.
+            tag::NAME => {}
             other => {
                 return Err(KmipError::invalid_field(format!(
                     "unexpected {} in a Template-Attribute",
@@ -46,6 +42,31 @@ fn from_template_attribute(t: &Item) -> KmipResult<Vec<Item>> {
         }
     }
     Ok(out)
+}
+
+/// The templates a 1.x Template-Attribute refers to by name.
+pub fn template_names(payload: &Item) -> Vec<String> {
+    payload
+        .child(tag::TEMPLATE_ATTRIBUTE)
+        .map(|t| {
+            t.children_with(tag::NAME)
+                .filter_map(|n| n.child(tag::NAME_VALUE).and_then(Item::as_text))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The attributes a 1.x Template object carries (its own Name, which
+/// names the template itself, is not passed on).
+pub fn from_template(template: &Item) -> KmipResult<Vec<Item>> {
+    Ok(template
+        .children_with(tag::ATTRIBUTE)
+        .map(from_v1_attribute)
+        .collect::<KmipResult<Vec<_>>>()?
+        .into_iter()
+        .filter(|a| a.tag != tag::NAME)
+        .collect())
 }
 
 /// One 1.x Attribute to the internal form.

@@ -250,7 +250,7 @@ fn object_tag(t: ObjectType) -> Option<u32> {
         ObjectType::SplitKey => tag::SPLIT_KEY,
         ObjectType::PGPKey => tag::PGP_KEY,
         ObjectType::CertificateRequest => tag::CERTIFICATE_REQUEST,
-        ObjectType::Template => return None,
+        ObjectType::Template => tag::TEMPLATE,
     })
 }
 
@@ -280,6 +280,38 @@ fn digest(object: &Item) -> Option<Item> {
     ];
     fields.extend(format);
     Some(Item::structure(tag::DIGEST, fields))
+}
+
+/// A request's attributes, with those of the 1.x templates it names
+/// first (its own values replace a template's single-valued ones).
+fn request_attributes(ctx: &Context<'_>, payload: &Item) -> KmipResult<Vec<Item>> {
+    use crate::kmip::attributes;
+    let own = attributes::from_payload(payload)?;
+    let mut merged: Vec<Item> = Vec::new();
+    for name in attributes::template_names(payload) {
+        let template = ctx
+            .keystore
+            .lookup(crate::keystore::IndexKind::Name, name.as_bytes(), 64)?
+            .into_iter()
+            .filter_map(|uid| ctx.keystore.load(&uid).ok().flatten())
+            .find(|o| owned_by(o, ctx.identity) && o.object_type == ObjectType::Template)
+            .ok_or_else(|| {
+                KmipError::new(
+                    ResultReason::ItemNotFound,
+                    format!("no template named {name:?}"),
+                )
+            })?;
+        if let Some(t) = &template.object {
+            merged.extend(attributes::from_template(t)?);
+        }
+    }
+    for a in own {
+        if !attrs::multi_valued(a.tag) {
+            merged.retain(|m| m.tag != a.tag);
+        }
+        merged.push(a);
+    }
+    Ok(merged)
 }
 
 /// Refuses attributes a client may not set (Fresh and the certificate's

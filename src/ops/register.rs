@@ -1,8 +1,7 @@
 //! Register: the client supplies the object (symmetric key, secret data,
 //! opaque object, certificate); it is stored as sent.
 
-use super::{Context, new_object, object_tag, object_type_of, response};
-use crate::kmip::attributes;
+use super::{Context, new_object, object_tag, object_type_of, request_attributes, response};
 use crate::kmip::tag;
 use crate::kmip::{KmipError, KmipResult, ObjectType, ResultReason};
 use crate::ttlv::{Item, Value};
@@ -25,7 +24,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
             ))
         })?
         .clone();
-    let mut attrs = attributes::from_payload(payload)?;
+    let mut attrs = request_attributes(ctx, payload)?;
     // A key's algorithm and length live in its key block; mirror them as
     // attributes when the client did not send them.
     if let Some(block) = object.child(tag::KEY_BLOCK) {
@@ -34,6 +33,15 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
                 && !attrs.iter().any(|a| a.tag == t)
             {
                 attrs.push(v.clone());
+            }
+        }
+    }
+    // KMIP 1.0 names a template inside it: index that name on the object.
+    if object_type == ObjectType::Template {
+        for a in object.children_with(tag::ATTRIBUTE) {
+            let item = crate::kmip::attributes::from_v1_attribute(a)?;
+            if item.tag == tag::NAME && !attrs.contains(&item) {
+                attrs.push(item);
             }
         }
     }

@@ -9,6 +9,7 @@ use crate::kmip::{
     BatchErrorContinuationOption, KmipError, Operation, ProtocolVersion, RequestMessage,
     ResponseBatchItem, ResponseMessage, ResultReason, ResultStatus,
 };
+use crate::objects::ManagedObject;
 use crate::ops::{self, Context, ServerInfo};
 use crate::ttlv::{self, Limits};
 use tracing::debug;
@@ -116,37 +117,74 @@ impl Handler {
     }
 }
 
+/// Operations that name their object by Unique Identifier, and so take
+/// the ID Placeholder when the request leaves it out.
+const USES_UID: &[Operation] = &[
+    Operation::Get,
+    Operation::GetAttributes,
+    Operation::GetAttributeList,
+    Operation::AddAttribute,
+    Operation::ModifyAttribute,
+    Operation::DeleteAttribute,
+    Operation::SetAttribute,
+    Operation::Activate,
+    Operation::Revoke,
+    Operation::Destroy,
+    Operation::Check,
+];
+
 /// Runs the batch items in order, honouring the Batch Error Continuation
 /// Option: Stop ends the batch at the first failure, Continue runs every
-/// item, Undo reports the items before a failure as undone.
+/// item, Undo puts every object the batch touched back as it was and
+/// reports the earlier items as undone. The ID Placeholder carries the
+/// last identifier a successful item returned to items that name none.
 fn run_batch(ctx: &Context<'_>, req: &RequestMessage) -> Vec<ResponseBatchItem> {
     let mut out = Vec::with_capacity(req.items.len());
     let continuation = req.header.batch_error_continuation;
+    let undoing = continuation == BatchErrorContinuationOption::Undo;
+    let mut placeholder: Option<String> = None;
+    // uid -> the object as it was before the batch (None: it did not exist).
+    let mut before: Vec<(String, Option<ManagedObject>)> = Vec::new();
     for bi in &req.items {
         let id = bi.unique_batch_item_id.clone();
-        let result = match Operation::from_u32(bi.operation) {
+        let op = Operation::from_u32(bi.operation);
+        let payload = with_placeholder(op, bi.payload.as_ref(), placeholder.as_deref());
+        if undoing
+            && let Some(uid) = payload.as_ref().and_then(uid_in)
+            && !before.iter().any(|(u, _)| u == uid)
+        {
+            before.push((uid.to_owned(), ctx.keystore.load(uid).ok().flatten()));
+        }
+        let result = match op {
             None => Err(KmipError::new(
                 ResultReason::OperationNotSupported,
                 format!("unknown operation 0x{:08X}", bi.operation),
             )),
-            Some(op) => critical_extension(bi)
-                .map_or_else(|| ops::dispatch(ctx, op, bi.payload.as_ref()), Err),
+            Some(op) => {
+                critical_extension(bi).map_or_else(|| ops::dispatch(ctx, op, payload.as_ref()), Err)
+            }
         };
         match result {
-            Ok(payload) => out.push(ResponseBatchItem::success(bi.operation, id, Some(payload))),
+            Ok(payload) => {
+                if let Some(uid) = uid_in(&payload) {
+                    if undoing && !before.iter().any(|(u, _)| u == uid) {
+                        before.push((uid.to_owned(), None));
+                    }
+                    placeholder = Some(uid.to_owned());
+                }
+                out.push(ResponseBatchItem::success(bi.operation, id, Some(payload)))
+            }
             Err(e) => {
                 out.push(ResponseBatchItem::failure(Some(bi.operation), id, e));
                 match continuation {
                     BatchErrorContinuationOption::Continue => {}
                     BatchErrorContinuationOption::Stop => break,
                     BatchErrorContinuationOption::Undo => {
-                        // The operations served so far change nothing, so
-                        // undoing them is only a matter of saying so.
+                        undo(ctx, &before);
                         let last = out.len() - 1;
                         for done in &mut out[..last] {
                             if done.status == ResultStatus::Success {
                                 done.status = ResultStatus::OperationUndone;
-                                done.payload = None;
                             }
                         }
                         break;
@@ -156,6 +194,39 @@ fn run_batch(ctx: &Context<'_>, req: &RequestMessage) -> Vec<ResponseBatchItem> 
         }
     }
     out
+}
+
+fn uid_in(payload: &crate::ttlv::Item) -> Option<&str> {
+    payload
+        .child(tag::UNIQUE_IDENTIFIER)
+        .and_then(crate::ttlv::Item::as_text)
+}
+
+/// The payload, with the ID Placeholder put in where the operation needs
+/// an identifier and the request gave none.
+fn with_placeholder(
+    op: Option<Operation>,
+    payload: Option<&crate::ttlv::Item>,
+    placeholder: Option<&str>,
+) -> Option<crate::ttlv::Item> {
+    let (Some(op), Some(uid)) = (op, placeholder) else {
+        return payload.cloned();
+    };
+    if !USES_UID.contains(&op) || payload.and_then(uid_in).is_some() {
+        return payload.cloned();
+    }
+    let mut children = vec![crate::ttlv::Item::text(tag::UNIQUE_IDENTIFIER, uid)];
+    children.extend(payload.map(|p| p.children().to_vec()).unwrap_or_default());
+    Some(crate::ttlv::Item::structure(tag::REQUEST_PAYLOAD, children))
+}
+
+/// Puts back, newest change first, every object the batch touched.
+fn undo(ctx: &Context<'_>, before: &[(String, Option<ManagedObject>)]) {
+    for (uid, earlier) in before.iter().rev() {
+        if let Err(e) = ctx.keystore.restore(uid, earlier.as_ref()) {
+            tracing::error!(uid = %uid, error = %e, "batch undo could not restore an object");
+        }
+    }
 }
 
 /// A Message Extension marked critical that this server does not know
