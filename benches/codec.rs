@@ -106,6 +106,7 @@ fn handler(c: &mut Criterion) {
         limits: Limits::default(),
         max_batch_items: 1000,
         info: ServerInfo::default(),
+        admins: Vec::new(),
     };
     let identity = Identity::from_certificate(b"not a certificate");
     let msg = RequestMessage {

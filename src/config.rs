@@ -21,6 +21,7 @@ pub struct Config {
     pub admin_socket: Option<PathBuf>,
     pub tls: TlsConfig,
     pub seal: SealConfig,
+    pub auth: AuthConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
 }
@@ -34,6 +35,15 @@ pub struct TlsConfig {
     pub server_cert: PathBuf,
     /// Server private key, PEM (PKCS#8, PKCS#1 or SEC1).
     pub server_key: PathBuf,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Identities that see and manage every object: a client certificate's
+    /// SHA-256 fingerprint (hex), or `cn:NAME` for its subject common name.
+    /// Everyone else sees only the objects it created or registered.
+    pub admins: Vec<String>,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -86,6 +96,7 @@ impl Default for Config {
             admin_socket: None,
             tls: TlsConfig::default(),
             seal: SealConfig::default(),
+            auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
         }

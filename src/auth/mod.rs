@@ -31,6 +31,16 @@ impl Identity {
     }
 }
 
+impl Identity {
+    /// Whether `pattern` (a fingerprint, or `cn:NAME`) names this identity.
+    pub fn matches(&self, pattern: &str) -> bool {
+        match pattern.strip_prefix("cn:") {
+            Some(cn) => self.common_name.as_deref() == Some(cn),
+            None => self.fingerprint.eq_ignore_ascii_case(pattern.trim()),
+        }
+    }
+}
+
 impl fmt::Display for Identity {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let fp = self.fingerprint.get(..16).unwrap_or(&self.fingerprint);

@@ -483,6 +483,17 @@ impl KeyStore {
         Ok(())
     }
 
+    /// Every object's uid, in uid order (for admins listing everything).
+    pub fn all_uids(&self, limit: usize) -> Result<Vec<String>, KeyStoreError> {
+        self.keyring()?;
+        Ok(self
+            .store
+            .scan(Cf::Objects, b"", b"", limit)?
+            .iter()
+            .filter_map(|(k, _)| std::str::from_utf8(k).ok().map(str::to_owned))
+            .collect())
+    }
+
     /// Uids whose index entry of `kind` matches `value` exactly, in uid order.
     pub fn lookup(
         &self,

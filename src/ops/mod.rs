@@ -48,6 +48,8 @@ pub struct Context<'a> {
     pub version: ProtocolVersion,
     pub server: &'a ServerInfo,
     pub keystore: &'a KeyStore,
+    /// An admin identity sees and manages every object.
+    pub admin: bool,
 }
 
 /// The operations this build serves, in the order Query lists them.
@@ -174,10 +176,15 @@ fn owned_by(o: &ManagedObject, identity: &Identity) -> bool {
     o.owner == identity.fingerprint
 }
 
+/// Whether the caller may see and manage the object.
+fn may_access(ctx: &Context<'_>, o: &ManagedObject) -> bool {
+    ctx.admin || owned_by(o, ctx.identity)
+}
+
 /// Loads an object the caller owns, with its state brought up to date.
 fn load_owned(ctx: &Context<'_>, uid: &str) -> KmipResult<ManagedObject> {
     match ctx.keystore.load(uid)? {
-        Some(mut o) if owned_by(&o, ctx.identity) => {
+        Some(mut o) if may_access(ctx, &o) => {
             follow_dates(&mut o, now());
             Ok(o)
         }
@@ -206,10 +213,9 @@ fn update_owned(
     uid: &str,
     change: impl FnOnce(&mut ManagedObject) -> KmipResult<()>,
 ) -> KmipResult<ManagedObject> {
-    let identity = ctx.identity;
     ctx.keystore
         .update(uid, |o: &mut ManagedObject| {
-            if !owned_by(o, identity) {
+            if !may_access(ctx, o) {
                 return Err(not_found(uid));
             }
             follow_dates(o, now());

@@ -19,6 +19,8 @@ pub struct Handler {
     pub limits: Limits,
     pub max_batch_items: usize,
     pub info: ServerInfo,
+    /// Identity patterns with access to every object (`auth.admins`).
+    pub admins: Vec<String>,
 }
 
 /// The outcome of one request, for logs and (later) metrics.
@@ -103,6 +105,7 @@ impl Handler {
             version,
             server: &self.info,
             keystore: &self.keystore,
+            admin: self.admins.iter().any(|a| identity.matches(a)),
         };
         let items = run_batch(&ctx, &req);
         let response = ResponseMessage {

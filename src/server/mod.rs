@@ -114,6 +114,7 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
         limits: config.limits.codec(),
         max_batch_items: config.limits.max_batch_items,
         info: ServerInfo::default(),
+        admins: config.auth.admins.clone(),
     });
     let task = tokio::spawn(accept_loop(
         listener,
