@@ -9,9 +9,7 @@ use lkm::keystore::KeyStore;
 use lkm::kmip::{ObjectType, Operation, ProtocolVersion, ResultReason, tag};
 use lkm::seal::shares::ShareFile;
 use lkm::ttlv::Item;
-use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
 fn create_aes256() -> Vec<Item> {
     vec![
@@ -125,43 +123,6 @@ async fn sealed_server_refuses_all_but_discovery_until_k_shares_arrive() {
     assert!(got.child(tag::SYMMETRIC_KEY).is_some());
 }
 
-struct Running(Child);
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
-async fn spawn_dev(data: &std::path::Path, port: u16) -> Running {
-    let child = Command::new(env!("CARGO_BIN_EXE_lkm"))
-        .args(["serve", "--dev", "--data"])
-        .arg(data)
-        .args(["--listen", &format!("127.0.0.1:{port}")])
-        .args(["--metrics-listen", &format!("127.0.0.1:{}", free_port())])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let running = Running(child);
-    for _ in 0..100 {
-        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-            return running;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("lkm serve --dev did not start");
-}
-
 async fn dev_client(data: &std::path::Path, port: u16) -> Client {
     let c = data.join("certs");
     let tls = lkm::server::tls::client_config(
@@ -184,10 +145,10 @@ async fn dev_client(data: &std::path::Path, port: u16) -> Client {
 async fn keys_created_over_kmip_survive_kill_minus_nine() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data");
-    let port = free_port();
+    let port = common::free_port();
     let mut keys = Vec::new();
     {
-        let mut server = spawn_dev(&data, port).await;
+        let mut server = common::spawn_dev(&data, port).await;
         let mut c = dev_client(&data, port).await;
         for _ in 0..20 {
             let uid = uid_of(&c.call(Operation::Create, create_aes256()).await.unwrap());
@@ -204,7 +165,7 @@ async fn keys_created_over_kmip_survive_kill_minus_nine() {
         server.0.kill().unwrap();
         server.0.wait().unwrap();
     }
-    let _server = spawn_dev(&data, port).await;
+    let _server = common::spawn_dev(&data, port).await;
     let mut c = dev_client(&data, port).await;
     for (uid, before) in &keys {
         let after = c

@@ -9,7 +9,9 @@ use lkm::kmip::ProtocolVersion;
 use lkm::server::{self, ServerHandle, tls::client_config};
 use rustls::ClientConfig;
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
+use std::time::Duration;
 use tempfile::TempDir;
 
 pub struct TestServer {
@@ -92,4 +94,48 @@ pub async fn start_on(dir: TempDir, config: Config, keystore: Arc<KeyStore>) -> 
         addr,
         dir,
     }
+}
+
+/// The `lkm` binary cargo built for these tests.
+pub fn lkm_binary() -> &'static str {
+    env!("CARGO_BIN_EXE_lkm")
+}
+
+/// A child process killed when dropped.
+pub struct Running(pub Child);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// `lkm serve --dev` from the built binary, once it accepts connections.
+pub async fn spawn_dev(data: &std::path::Path, port: u16) -> Running {
+    let child = Command::new(lkm_binary())
+        .args(["serve", "--dev", "--data"])
+        .arg(data)
+        .args(["--listen", &format!("127.0.0.1:{port}")])
+        .args(["--metrics-listen", &format!("127.0.0.1:{}", free_port())])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let running = Running(child);
+    for _ in 0..100 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            return running;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("lkm serve --dev did not start");
 }
