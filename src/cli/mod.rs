@@ -34,7 +34,7 @@ enum Command {
     /// Show whether a running server is sealed, and how many shares it has.
     Status(seal::SocketArgs),
     /// Talk KMIP to a server.
-    Client(client::ClientArgs),
+    Client(Box<client::ClientArgs>),
     /// Show configuration.
     Config {
         #[command(subcommand)]
@@ -78,7 +78,7 @@ pub fn run() -> i32 {
     let result = match cli.command {
         Command::Serve(args) => serve::run(args),
         Command::Certs { command } => certs(command),
-        Command::Client(args) => client::run(args),
+        Command::Client(args) => client::run(*args),
         Command::Init(args) => seal::init(args),
         Command::Unseal(args) => seal::unseal(args),
         Command::Status(args) => seal::status(args),
