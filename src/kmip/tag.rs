@@ -24,12 +24,13 @@ pub const BATCH_ERROR_CONTINUATION_OPTION: Tag = 0x42000E;
 pub const BATCH_ITEM: Tag = 0x42000F;
 pub const BATCH_ORDER_OPTION: Tag = 0x420010;
 pub const BATCH_UNDO_CAPABILITY: Tag = 0x4200F9;
+pub const BLOCK_CIPHER_MODE: Tag = 0x420011;
 pub const CAPABILITY_INFORMATION: Tag = 0x4200F7;
 pub const CERTIFICATE: Tag = 0x420013;
+pub const CERTIFICATE_ISSUER_CN: Tag = 0x420114;
 pub const CERTIFICATE_LENGTH: Tag = 0x4200AD;
 pub const CERTIFICATE_REQUEST: Tag = 0x420018;
 pub const CERTIFICATE_SUBJECT_CN: Tag = 0x420108;
-pub const CERTIFICATE_ISSUER_CN: Tag = 0x420114;
 pub const CERTIFICATE_TYPE: Tag = 0x42001D;
 pub const CERTIFICATE_VALUE: Tag = 0x42001E;
 pub const CLIENT_CORRELATION_VALUE: Tag = 0x420105;
@@ -40,6 +41,7 @@ pub const CONTACT_INFORMATION: Tag = 0x420022;
 pub const CRITICALITY_INDICATOR: Tag = 0x420026;
 pub const CRYPTOGRAPHIC_ALGORITHM: Tag = 0x420028;
 pub const CRYPTOGRAPHIC_LENGTH: Tag = 0x42002A;
+pub const CRYPTOGRAPHIC_PARAMETERS: Tag = 0x42002B;
 pub const CRYPTOGRAPHIC_USAGE_MASK: Tag = 0x42002C;
 pub const CURRENT_ATTRIBUTE: Tag = 0x42013C;
 pub const DEACTIVATION_DATE: Tag = 0x42002F;
@@ -49,16 +51,21 @@ pub const DESTROY_DATE: Tag = 0x420033;
 pub const DIGEST: Tag = 0x420034;
 pub const DIGEST_VALUE: Tag = 0x420035;
 pub const DRBG_ALGORITHM: Tag = 0x4200DB;
+pub const ENCODING_OPTION: Tag = 0x4200A3;
+pub const ENCRYPTION_KEY_INFORMATION: Tag = 0x420036;
 pub const EXTRACTABLE: Tag = 0x420122;
 pub const FRESH: Tag = 0x4200A8;
 pub const HASHING_ALGORITHM: Tag = 0x420038;
 pub const INITIAL_DATE: Tag = 0x420039;
 pub const INTEROP_FUNCTION: Tag = 0x420160;
 pub const INTEROP_IDENTIFIER: Tag = 0x420161;
+pub const KEY: Tag = 0x42003F;
 pub const KEY_BLOCK: Tag = 0x420040;
 pub const KEY_FORMAT_TYPE: Tag = 0x420042;
 pub const KEY_MATERIAL: Tag = 0x420043;
 pub const KEY_VALUE: Tag = 0x420045;
+pub const KEY_WRAPPING_DATA: Tag = 0x420046;
+pub const KEY_WRAPPING_SPECIFICATION: Tag = 0x420047;
 pub const LAST_CHANGE_DATE: Tag = 0x420048;
 pub const LEASE_TIME: Tag = 0x420049;
 pub const LINK: Tag = 0x42004A;
@@ -127,6 +134,7 @@ pub const UNIQUE_IDENTIFIER: Tag = 0x420094;
 pub const UNWRAP_MODE: Tag = 0x4200F2;
 pub const USAGE_LIMITS_COUNT: Tag = 0x420096;
 pub const VENDOR_IDENTIFICATION: Tag = 0x42009D;
+pub const WRAPPING_METHOD: Tag = 0x42009E;
 
 #[cfg(test)]
 mod tests {
@@ -136,6 +144,14 @@ mod tests {
     #[test]
     fn constants_match_the_tag_table() {
         let named = [
+            (KEY_WRAPPING_SPECIFICATION, "KeyWrappingSpecification"),
+            (KEY_WRAPPING_DATA, "KeyWrappingData"),
+            (WRAPPING_METHOD, "WrappingMethod"),
+            (ENCRYPTION_KEY_INFORMATION, "EncryptionKeyInformation"),
+            (CRYPTOGRAPHIC_PARAMETERS, "CryptographicParameters"),
+            (BLOCK_CIPHER_MODE, "BlockCipherMode"),
+            (ENCODING_OPTION, "EncodingOption"),
+            (KEY, "Key"),
             (CERTIFICATE_ISSUER_CN, "CertificateIssuerCN"),
             (CERTIFICATE_SUBJECT_CN, "CertificateSubjectCN"),
             (ATTRIBUTE_REFERENCE, "AttributeReference"),

@@ -28,7 +28,16 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
             Ok(())
         })?;
     }
-    let object = o.object.ok_or_else(|| not_found(uid))?;
+    let mut object = o.object.ok_or_else(|| not_found(uid))?;
+    if let Some(format) = payload
+        .child(tag::KEY_FORMAT_TYPE)
+        .and_then(Item::as_enumeration)
+    {
+        object = super::wrap::convert_format(object, format)?;
+    }
+    if let Some(spec) = payload.child(tag::KEY_WRAPPING_SPECIFICATION) {
+        object = super::wrap::wrap(ctx, object, spec)?;
+    }
     Ok(response(vec![
         Item::enumeration(tag::OBJECT_TYPE, o.object_type.value()),
         Item::text(tag::UNIQUE_IDENTIFIER, o.uid),

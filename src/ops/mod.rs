@@ -18,6 +18,7 @@ mod log;
 mod query;
 mod register;
 mod revoke;
+mod wrap;
 
 use crate::auth::Identity;
 use crate::keystore::{KeyStore, KeyStoreError};
