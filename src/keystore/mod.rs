@@ -441,6 +441,18 @@ impl KeyStore {
         uid: &str,
         change: impl FnOnce(&mut ManagedObject) -> Result<(), E>,
     ) -> Result<Option<ManagedObject>, E> {
+        Ok(self
+            .update_and_insert(uid, |o| change(o).map(|()| None))?
+            .map(|(o, _)| o))
+    }
+
+    /// Like [`KeyStore::update`], where the change may also make a new
+    /// object (Re-key): both are written in one atomic batch.
+    pub fn update_and_insert<E: From<KeyStoreError>>(
+        &self,
+        uid: &str,
+        change: impl FnOnce(&mut ManagedObject) -> Result<Option<ManagedObject>, E>,
+    ) -> Result<Option<(ManagedObject, Option<ManagedObject>)>, E> {
         let _writer = self.writer();
         let keyring = self.keyring()?;
         let _guard = self.stripe(uid);
@@ -448,10 +460,25 @@ impl KeyStore {
             return Ok(None);
         };
         let old_entries = index::entries(&keyring, &o);
-        change(&mut o)?;
-        let c = self.put_command(&keyring, &o, version + 1, &old_entries)?;
+        let created = change(&mut o)?;
+        let mut c = self.put_command(&keyring, &o, version + 1, &old_entries)?;
+        if let Some(n) = &created {
+            if n.uid == o.uid
+                || self
+                    .store
+                    .get(Cf::Objects, n.uid.as_bytes())
+                    .map_err(KeyStoreError::from)?
+                    .is_some()
+            {
+                return Err(KeyStoreError::Exists(n.uid.clone()).into());
+            }
+            c.mutations.extend(
+                self.put_command(&keyring, n, 1, &BTreeSet::new())?
+                    .mutations,
+            );
+        }
         self.store.apply(&c).map_err(KeyStoreError::from)?;
-        Ok(Some(o))
+        Ok(Some((o, created)))
     }
 
     /// Puts back an earlier copy of an object, or removes an object that did

@@ -119,8 +119,8 @@ impl ResultReason {
             | CodecError
             | InvalidDataType
             | UnknownTag
-            | UnknownEnumeration
-            | UnknownMessageExtension => InvalidMessage,
+            | UnknownEnumeration => InvalidMessage,
+            UnknownMessageExtension => FeatureNotSupported,
             AttributeNotFound | AttributeInstanceNotFound | ObjectNotFound | ObjectDestroyed => {
                 ItemNotFound
             }

@@ -84,6 +84,7 @@ pub const NEW_ATTRIBUTE: Tag = 0x42013D;
 pub const OBJECT_GROUP: Tag = 0x420056;
 pub const OBJECT_GROUP_MEMBER: Tag = 0x4200AC;
 pub const OBJECT_TYPE: Tag = 0x420057;
+pub const OFFSET: Tag = 0x420058;
 pub const OFFSET_ITEMS: Tag = 0x4200D4;
 pub const OPAQUE_DATA_TYPE: Tag = 0x420059;
 pub const OPAQUE_DATA_VALUE: Tag = 0x42005A;
@@ -144,6 +145,7 @@ mod tests {
     #[test]
     fn constants_match_the_tag_table() {
         let named = [
+            (OFFSET, "Offset"),
             (KEY_WRAPPING_SPECIFICATION, "KeyWrappingSpecification"),
             (KEY_WRAPPING_DATA, "KeyWrappingData"),
             (WRAPPING_METHOD, "WrappingMethod"),

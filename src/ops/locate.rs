@@ -59,7 +59,10 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     found.sort();
     let total = found.len();
     let mut out = Vec::new();
-    if max.is_some() || payload.child(tag::OFFSET_ITEMS).is_some() {
+    // Located Items exists from KMIP 1.3 on.
+    if (max.is_some() || payload.child(tag::OFFSET_ITEMS).is_some())
+        && ctx.version >= crate::kmip::ProtocolVersion::new(1, 3)
+    {
         out.push(Item::integer(
             tag::LOCATED_ITEMS,
             i32::try_from(total).unwrap_or(i32::MAX),

@@ -17,6 +17,7 @@ mod locate;
 mod log;
 mod query;
 mod register;
+mod rekey;
 mod revoke;
 mod wrap;
 
@@ -69,6 +70,7 @@ pub const SUPPORTED_OPERATIONS: &[Operation] = &[
     Operation::SetAttribute,
     Operation::Activate,
     Operation::Revoke,
+    Operation::ReKey,
     Operation::Check,
     Operation::DiscoverVersions,
     Operation::Log,
@@ -116,6 +118,7 @@ pub fn dispatch(ctx: &Context<'_>, op: Operation, payload: Option<&Item>) -> Kmi
         Operation::SetAttribute => edit_attributes::run(ctx, payload, edit_attributes::Edit::Set),
         Operation::Locate => locate::run(ctx, payload),
         Operation::Revoke => revoke::run(ctx, payload),
+        Operation::ReKey => rekey::run(ctx, payload),
         Operation::Check => check::run(ctx, payload),
         Operation::Interop => interop::run(ctx, payload),
         Operation::Log => log::run(ctx, payload),

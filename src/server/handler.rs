@@ -134,6 +134,7 @@ const USES_UID: &[Operation] = &[
     Operation::Revoke,
     Operation::Destroy,
     Operation::Check,
+    Operation::ReKey,
 ];
 
 /// Runs the batch items in order, honouring the Batch Error Continuation
