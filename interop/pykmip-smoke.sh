@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# PyKMIP's own client against a fresh `lkm serve --dev` on a free loopback
-# port: DiscoverVersions and Query in KMIP 1.2, 1.4 and 2.0.
+# PyKMIP's own clients against a fresh `lkm serve --dev` on a free loopback
+# port: DiscoverVersions and Query in KMIP 1.2, 1.4 and 2.0, then a
+# self-encrypting-drive array's flow and a hypervisor's flow.
 # The venv (PyKMIP 0.11.0 from PyPI) is kept in $LKM_INTEROP_CACHE
 # (default ~/.cache/lkm-interop) so later runs need no network.
 set -euo pipefail
@@ -35,3 +36,4 @@ for _ in $(seq 1 100); do
 done
 C="$WORK/data/certs"
 "$VENV/bin/python" interop/pykmip_smoke.py 127.0.0.1 "$PORT" "$C/client.crt" "$C/client.key" "$C/ca.crt"
+"$VENV/bin/python" interop/pykmip_flows.py 127.0.0.1 "$PORT" "$C/client.crt" "$C/client.key" "$C/ca.crt"
