@@ -232,9 +232,28 @@ fn compare_children(
         }
         return Ok(());
     }
-    // The server correlation value is optional for the server.
+    // "Attribute Index 0" is a permitted variation: present or absent.
+    let index_zero = |tag: Tag, zero: bool| tag == t("AttributeIndex") && zero;
+    let expects_index = ec.iter().any(|e| e.tag == t("AttributeIndex"));
+    let has_index = ac.iter().any(|a| a.tag == t("AttributeIndex"));
+    let owned: Vec<Item>;
+    let ac: &[Item] = if !expects_index && has_index {
+        owned = ac
+            .iter()
+            .filter(|a| !index_zero(a.tag, a.value == Value::Integer(0)))
+            .cloned()
+            .collect();
+        &owned
+    } else {
+        ac
+    };
     let ec: Vec<&Element> = ec
         .iter()
+        .filter(|e| has_index || !index_zero(e.tag, raw(e).trim() == "0"))
+        .collect();
+    // The server correlation value is optional for the server.
+    let ec: Vec<&Element> = ec
+        .into_iter()
         .filter(|e| e.tag != t("ServerCorrelationValue") || ac.iter().any(|a| a.tag == e.tag))
         .collect();
     let attribute_name = ec

@@ -153,6 +153,13 @@ pub(crate) fn values(o: &ManagedObject, r: &AttrRef) -> Vec<Item> {
             vec![Item::enumeration(tag::OBJECT_TYPE, o.object_type.value())]
         }
         AttrRef::Tag(tag::STATE) => vec![Item::enumeration(tag::STATE, o.state.value())],
+        // KMIP 1.x gives every object an Operation Policy Name; the server's
+        // one policy (owner, or admin) is called "default".
+        AttrRef::Tag(tag::OPERATION_POLICY_NAME)
+            if o.first_attribute(tag::OPERATION_POLICY_NAME).is_none() =>
+        {
+            vec![Item::text(tag::OPERATION_POLICY_NAME, "default")]
+        }
         r => o
             .attributes
             .iter()
@@ -160,6 +167,19 @@ pub(crate) fn values(o: &ManagedObject, r: &AttrRef) -> Vec<Item> {
             .cloned()
             .collect(),
     }
+}
+
+/// A 1.x Attribute; multi-instance standard attributes carry their index.
+pub(crate) fn v1_with_index(a: &Item, index: i32) -> Item {
+    let mut v1 = to_v1_attribute(a);
+    if matches!(
+        a.tag,
+        tag::NAME | tag::LINK | tag::APPLICATION_SPECIFIC_INFORMATION
+    ) && let crate::ttlv::Value::Structure(c) = &mut v1.value
+    {
+        c.insert(1, Item::integer(tag::ATTRIBUTE_INDEX, index));
+    }
+    v1
 }
 
 /// Attribute values in the response shape of the version: 2.x wraps them
@@ -176,6 +196,23 @@ pub(crate) fn response_items(version: ProtocolVersion, mut items: Vec<Item>) -> 
     if version.is_2x() {
         vec![Item::structure(tag::ATTRIBUTES, items)]
     } else {
-        items.iter().map(to_v1_attribute).collect()
+        // 1.x numbers the values of a multi-instance standard attribute.
+        let mut seen: Vec<(u32, i32)> = Vec::new();
+        items
+            .iter()
+            .map(|a| {
+                let n = match seen.iter_mut().find(|(t, _)| *t == a.tag) {
+                    Some((_, n)) => {
+                        *n += 1;
+                        *n
+                    }
+                    None => {
+                        seen.push((a.tag, 0));
+                        0
+                    }
+                };
+                v1_with_index(a, n)
+            })
+            .collect()
     }
 }

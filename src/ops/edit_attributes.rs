@@ -5,7 +5,7 @@
 use super::attrs::{self, AttrRef, READ_ONLY, multi_valued};
 use super::{Context, now, requested_uid, response, update_owned};
 use crate::keystore::IndexKind;
-use crate::kmip::attributes::{from_v1_attribute, to_v1_attribute};
+use crate::kmip::attributes::from_v1_attribute;
 use crate::kmip::tag;
 use crate::kmip::{KmipError, KmipResult, ResultReason};
 use crate::objects::{ManagedObject, State};
@@ -35,7 +35,10 @@ fn carried(payload: &Item, wrapper: u32) -> KmipResult<Option<(Item, Option<i32>
             };
         return Ok(Some((item, None)));
     }
-    if let Some(a) = payload.child(tag::ATTRIBUTE) {
+    // 1.x carries the new value as a plain Attribute.
+    if wrapper == tag::NEW_ATTRIBUTE
+        && let Some(a) = payload.child(tag::ATTRIBUTE)
+    {
         let index = a.child(tag::ATTRIBUTE_INDEX).and_then(Item::as_integer);
         return Ok(Some((from_v1_attribute(a)?, index)));
     }
@@ -102,7 +105,9 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item, edit: Edit) -> KmipResult<I
     let v1_index = payload
         .child(tag::ATTRIBUTE_INDEX)
         .and_then(Item::as_integer);
-    let mut answered: Option<Item> = None;
+    // The attribute as changed, and its index among the values it shares a
+    // name with (1.x answers with both).
+    let mut answered: Option<(Item, i32)> = None;
     let o = update_owned(ctx, uid, |o| {
         let changed = match edit {
             Edit::Add | Edit::Set => {
@@ -195,15 +200,21 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item, edit: Edit) -> KmipResult<I
             o.set_attribute(Item::boolean(tag::NEVER_EXTRACTABLE, false));
         }
         o.set_attribute(Item::date_time(tag::LAST_CHANGE_DATE, now()));
-        answered = Some(changed);
+        let index = o
+            .attributes
+            .iter()
+            .filter(|a| AttrRef::of(a) == AttrRef::of(&changed))
+            .position(|a| *a == changed)
+            .unwrap_or(v1_index.unwrap_or(0).max(0) as usize);
+        answered = Some((changed, i32::try_from(index).unwrap_or(0)));
         Ok(())
     })?;
     let mut out = vec![Item::text(tag::UNIQUE_IDENTIFIER, o.uid)];
     // 1.x answers with the attribute as it now stands.
     if !ctx.version.is_2x()
-        && let Some(a) = answered
+        && let Some((a, index)) = answered
     {
-        out.push(to_v1_attribute(&a));
+        out.push(attrs::v1_with_index(&a, index));
     }
     Ok(response(out))
 }

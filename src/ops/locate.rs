@@ -2,7 +2,7 @@
 //! Candidates come from the store's indexes (name, group, custom
 //! attribute, type, state, or the owner index), never a scan of the whole
 //! store; the remaining filters are checked on the candidates. Two values
-//! of one date attribute mean a range. Results are in creation order.
+//! of one date attribute mean a range. Results come newest first.
 
 use super::attrs::{self, AttrRef};
 use super::{Context, response};
@@ -56,7 +56,8 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
             found.push((created, o.uid));
         }
     }
-    found.sort();
+    // Newest first: a client asking for one item gets the latest key.
+    found.sort_by(|a, b| b.cmp(a));
     let total = found.len();
     let mut out = Vec::new();
     // Located Items exists from KMIP 1.3 on.
