@@ -135,7 +135,7 @@ impl ResultReason {
             | InvalidObjectType
             | IllegalObjectType
             | NumericRange => InvalidField,
-            NotAuthorized | WrongKeyLifecycleState => PermissionDenied,
+            NotAuthorized | WrongKeyLifecycleState | UsageLimitExceeded => PermissionDenied,
             BadCryptographicParameters
             | UnsupportedCryptographicParameters
             | MissingInitializationVector

@@ -4,6 +4,8 @@
 use crate::ttlv::Tag;
 
 pub const ACTIVATION_DATE: Tag = 0x420001;
+pub const ADJUSTMENT_TYPE: Tag = 0x420158;
+pub const ADJUSTMENT_VALUE: Tag = 0x420162;
 pub const ALWAYS_SENSITIVE: Tag = 0x420121;
 pub const APPLICATION_SPECIFIC_INFORMATION: Tag = 0x420004;
 pub const ASYNCHRONOUS_CAPABILITY: Tag = 0x4200F0;
@@ -133,7 +135,10 @@ pub const TIME_STAMP: Tag = 0x420092;
 pub const UNIQUE_BATCH_ITEM_ID: Tag = 0x420093;
 pub const UNIQUE_IDENTIFIER: Tag = 0x420094;
 pub const UNWRAP_MODE: Tag = 0x4200F2;
+pub const USAGE_LIMITS: Tag = 0x420095;
 pub const USAGE_LIMITS_COUNT: Tag = 0x420096;
+pub const USAGE_LIMITS_TOTAL: Tag = 0x420097;
+pub const USAGE_LIMITS_UNIT: Tag = 0x420098;
 pub const VENDOR_IDENTIFICATION: Tag = 0x42009D;
 pub const WRAPPING_METHOD: Tag = 0x42009E;
 
@@ -145,6 +150,11 @@ mod tests {
     #[test]
     fn constants_match_the_tag_table() {
         let named = [
+            (USAGE_LIMITS, "UsageLimits"),
+            (USAGE_LIMITS_TOTAL, "UsageLimitsTotal"),
+            (USAGE_LIMITS_UNIT, "UsageLimitsUnit"),
+            (ADJUSTMENT_TYPE, "AdjustmentType"),
+            (ADJUSTMENT_VALUE, "AdjustmentValue"),
             (OFFSET, "Offset"),
             (KEY_WRAPPING_SPECIFICATION, "KeyWrappingSpecification"),
             (KEY_WRAPPING_DATA, "KeyWrappingData"),

@@ -114,6 +114,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item, edit: Edit) -> KmipResult<I
                 let (item, _) = new
                     .clone()
                     .ok_or_else(|| KmipError::missing_data("no attribute to add"))?;
+                let item = super::usage_allocation::with_count(item);
                 let r = AttrRef::of(&item);
                 check_writable(o, &r)?;
                 check_unique_name(ctx, o, &item)?;

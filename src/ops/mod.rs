@@ -3,6 +3,7 @@
 //! KMIP-shaped error; the server layer handles batches and framing.
 
 mod activate;
+mod adjust_attribute;
 mod attrs;
 mod check;
 mod create;
@@ -19,6 +20,7 @@ mod query;
 mod register;
 mod rekey;
 mod revoke;
+mod usage_allocation;
 mod wrap;
 
 use crate::auth::Identity;
@@ -68,10 +70,12 @@ pub const SUPPORTED_OPERATIONS: &[Operation] = &[
     Operation::ModifyAttribute,
     Operation::DeleteAttribute,
     Operation::SetAttribute,
+    Operation::AdjustAttribute,
     Operation::Activate,
     Operation::Revoke,
     Operation::ReKey,
     Operation::Check,
+    Operation::GetUsageAllocation,
     Operation::DiscoverVersions,
     Operation::Log,
     Operation::Interop,
@@ -119,6 +123,8 @@ pub fn dispatch(ctx: &Context<'_>, op: Operation, payload: Option<&Item>) -> Kmi
         Operation::Locate => locate::run(ctx, payload),
         Operation::Revoke => revoke::run(ctx, payload),
         Operation::ReKey => rekey::run(ctx, payload),
+        Operation::GetUsageAllocation => usage_allocation::run(ctx, payload),
+        Operation::AdjustAttribute => adjust_attribute::run(ctx, payload),
         Operation::Check => check::run(ctx, payload),
         Operation::Interop => interop::run(ctx, payload),
         Operation::Log => log::run(ctx, payload),
@@ -344,10 +350,14 @@ fn refuse_read_only(attributes: &[Item]) -> KmipResult<()> {
 fn new_object(
     ctx: &Context<'_>,
     object_type: ObjectType,
-    mut attributes: Vec<Item>,
+    attributes: Vec<Item>,
     object: Item,
 ) -> KmipResult<ManagedObject> {
     refuse_read_only(&attributes)?;
+    let mut attributes: Vec<Item> = attributes
+        .into_iter()
+        .map(usage_allocation::with_count)
+        .collect();
     let t = now();
     attributes.push(Item::date_time(tag::INITIAL_DATE, t));
     attributes.push(Item::date_time(tag::LAST_CHANGE_DATE, t));

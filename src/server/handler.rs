@@ -135,6 +135,8 @@ const USES_UID: &[Operation] = &[
     Operation::Destroy,
     Operation::Check,
     Operation::ReKey,
+    Operation::GetUsageAllocation,
+    Operation::AdjustAttribute,
 ];
 
 /// Runs the batch items in order, honouring the Batch Error Continuation
