@@ -4,7 +4,7 @@
 use super::{Context, new_object, object_type_of, request_attributes, response};
 use crate::kmip::tag;
 use crate::kmip::{KmipError, KmipResult, ObjectType, ResultReason};
-use crate::ttlv::{Bytes, Item};
+use crate::ttlv::Item;
 
 const KEY_FORMAT_RAW: u32 = 0x01;
 const AES: u32 = 0x03;
@@ -33,13 +33,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     let length = int_attr(tag::CRYPTOGRAPHIC_LENGTH)
         .ok_or_else(|| KmipError::missing_data("Create needs a Cryptographic Length"))?;
     check_length(algorithm, length)?;
-    let mut material = vec![0u8; length as usize / 8];
-    aws_lc_rs::rand::fill(&mut material).map_err(|_| {
-        KmipError::new(
-            ResultReason::CryptographicFailure,
-            "random generator failed",
-        )
-    })?;
+    let material = super::random_bytes(length as usize / 8)?;
     let key = Item::structure(
         tag::SYMMETRIC_KEY,
         vec![Item::structure(
@@ -48,7 +42,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
                 Item::enumeration(tag::KEY_FORMAT_TYPE, KEY_FORMAT_RAW),
                 Item::structure(
                     tag::KEY_VALUE,
-                    vec![Item::bytes(tag::KEY_MATERIAL, Bytes::new(material))],
+                    vec![Item::bytes(tag::KEY_MATERIAL, material)],
                 ),
                 Item::enumeration(tag::CRYPTOGRAPHIC_ALGORITHM, algorithm),
                 Item::integer(tag::CRYPTOGRAPHIC_LENGTH, length),
@@ -84,13 +78,7 @@ fn create_secret_data(ctx: &Context<'_>, mut attrs: Vec<Item>) -> KmipResult<Ite
         .and_then(Item::as_enumeration)
         .unwrap_or(SEED);
     attrs.retain(|a| a.tag != tag::SECRET_DATA_TYPE);
-    let mut material = vec![0u8; bits as usize / 8];
-    aws_lc_rs::rand::fill(&mut material).map_err(|_| {
-        KmipError::new(
-            ResultReason::CryptographicFailure,
-            "random generator failed",
-        )
-    })?;
+    let material = super::random_bytes(bits as usize / 8)?;
     let object = Item::structure(
         tag::SECRET_DATA,
         vec![
@@ -101,7 +89,7 @@ fn create_secret_data(ctx: &Context<'_>, mut attrs: Vec<Item>) -> KmipResult<Ite
                     Item::enumeration(tag::KEY_FORMAT_TYPE, OPAQUE),
                     Item::structure(
                         tag::KEY_VALUE,
-                        vec![Item::bytes(tag::KEY_MATERIAL, Bytes::new(material))],
+                        vec![Item::bytes(tag::KEY_MATERIAL, material)],
                     ),
                 ],
             ),

@@ -234,6 +234,19 @@ fn update_owned(
         .ok_or_else(|| not_found(uid))
 }
 
+/// Fresh key material from the system's DRBG (aws-lc), wiped on drop
+/// once it has been moved into a key block.
+fn random_bytes(len: usize) -> KmipResult<crate::ttlv::Bytes> {
+    let mut material = vec![0u8; len];
+    aws_lc_rs::rand::fill(&mut material).map_err(|_| {
+        KmipError::new(
+            ResultReason::CryptographicFailure,
+            "the random generator failed",
+        )
+    })?;
+    Ok(crate::ttlv::Bytes::new(material))
+}
+
 fn now() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

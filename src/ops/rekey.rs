@@ -9,7 +9,7 @@ use super::{
 use crate::kmip::tag;
 use crate::kmip::{KmipError, KmipResult, ObjectType, ResultReason};
 use crate::objects::ManagedObject;
-use crate::ttlv::{Bytes, Item, Value};
+use crate::ttlv::{Item, Value};
 
 const REPLACEMENT_OBJECT_LINK: u32 = 0x106;
 const REPLACED_OBJECT_LINK: u32 = 0x107;
@@ -60,13 +60,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
                 .ok_or_else(|| {
                     KmipError::missing_data("the key to replace has no usable Cryptographic Length")
                 })?;
-            let mut material = vec![0u8; length as usize / 8];
-            aws_lc_rs::rand::fill(&mut material).map_err(|_| {
-                KmipError::new(
-                    ResultReason::CryptographicFailure,
-                    "random generator failed",
-                )
-            })?;
+            let material = super::random_bytes(length as usize / 8)?;
             let new_block: Vec<Item> = block
                 .children()
                 .iter()
@@ -74,7 +68,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
                     tag::KEY_FORMAT_TYPE => Item::enumeration(tag::KEY_FORMAT_TYPE, 0x01),
                     tag::KEY_VALUE => Item::structure(
                         tag::KEY_VALUE,
-                        vec![Item::bytes(tag::KEY_MATERIAL, Bytes::new(material.clone()))],
+                        vec![Item::bytes(tag::KEY_MATERIAL, material.clone())],
                     ),
                     _ => c.clone(),
                 })
