@@ -389,6 +389,24 @@ impl KeyStore {
         Ok(())
     }
 
+    /// Stores several new objects (a key pair) in one durable batch.
+    pub fn insert_all(&self, objects: &[ManagedObject]) -> Result<(), KeyStoreError> {
+        let _writer = self.writer();
+        let keyring = self.keyring()?;
+        let mut c = Command::default();
+        for o in objects {
+            if self.store.get(Cf::Objects, o.uid.as_bytes())?.is_some() {
+                return Err(KeyStoreError::Exists(o.uid.clone()));
+            }
+            c.mutations.extend(
+                self.put_command(&keyring, o, 1, &BTreeSet::new())?
+                    .mutations,
+            );
+        }
+        self.store.apply(&c)?;
+        Ok(())
+    }
+
     /// Stores many new objects with one sync at the end (bulk loads, tests).
     pub fn insert_bulk(&self, objects: &[ManagedObject]) -> Result<(), KeyStoreError> {
         let _writer = self.writer();

@@ -19,6 +19,8 @@ pub const ATTRIBUTE_INDEX: Tag = 0x420009;
 pub const ATTRIBUTE_NAME: Tag = 0x42000A;
 pub const ATTRIBUTE_REFERENCE: Tag = 0x42013B;
 pub const ATTRIBUTE_VALUE: Tag = 0x42000B;
+pub const AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA: Tag = 0x4200FE;
+pub const AUTHENTICATED_ENCRYPTION_TAG: Tag = 0x4200FF;
 pub const AUTHENTICATION: Tag = 0x42000C;
 pub const BATCH_CONTINUE_CAPABILITY: Tag = 0x4200FA;
 pub const BATCH_COUNT: Tag = 0x42000D;
@@ -37,21 +39,26 @@ pub const CERTIFICATE_TYPE: Tag = 0x42001D;
 pub const CERTIFICATE_VALUE: Tag = 0x42001E;
 pub const CLIENT_CORRELATION_VALUE: Tag = 0x420105;
 pub const COMMENT: Tag = 0x4200FD;
+pub const COMMON_ATTRIBUTES: Tag = 0x420126;
+pub const COMMON_TEMPLATE_ATTRIBUTE: Tag = 0x42001F;
 pub const COMPROMISE_DATE: Tag = 0x420020;
 pub const COMPROMISE_OCCURRENCE_DATE: Tag = 0x420021;
 pub const CONTACT_INFORMATION: Tag = 0x420022;
 pub const CRITICALITY_INDICATOR: Tag = 0x420026;
 pub const CRYPTOGRAPHIC_ALGORITHM: Tag = 0x420028;
+pub const CRYPTOGRAPHIC_DOMAIN_PARAMETERS: Tag = 0x420029;
 pub const CRYPTOGRAPHIC_LENGTH: Tag = 0x42002A;
 pub const CRYPTOGRAPHIC_PARAMETERS: Tag = 0x42002B;
 pub const CRYPTOGRAPHIC_USAGE_MASK: Tag = 0x42002C;
 pub const CURRENT_ATTRIBUTE: Tag = 0x42013C;
+pub const DATA: Tag = 0x4200C2;
 pub const DEACTIVATION_DATE: Tag = 0x42002F;
 pub const DESCRIPTION: Tag = 0x4200FC;
 pub const DESTROY_ACTION: Tag = 0x4200F3;
 pub const DESTROY_DATE: Tag = 0x420033;
 pub const DIGEST: Tag = 0x420034;
 pub const DIGEST_VALUE: Tag = 0x420035;
+pub const DIGITAL_SIGNATURE_ALGORITHM: Tag = 0x4200AE;
 pub const DRBG_ALGORITHM: Tag = 0x4200DB;
 pub const ENCODING_OPTION: Tag = 0x4200A3;
 pub const ENCRYPTION_KEY_INFORMATION: Tag = 0x420036;
@@ -61,6 +68,7 @@ pub const HASHING_ALGORITHM: Tag = 0x420038;
 pub const INITIAL_DATE: Tag = 0x420039;
 pub const INTEROP_FUNCTION: Tag = 0x420160;
 pub const INTEROP_IDENTIFIER: Tag = 0x420161;
+pub const IV_COUNTER_NONCE: Tag = 0x42003D;
 pub const KEY: Tag = 0x42003F;
 pub const KEY_BLOCK: Tag = 0x420040;
 pub const KEY_FORMAT_TYPE: Tag = 0x420042;
@@ -94,15 +102,24 @@ pub const OPAQUE_OBJECT: Tag = 0x42005B;
 pub const OPERATION: Tag = 0x42005C;
 pub const OPERATION_POLICY_NAME: Tag = 0x42005D;
 pub const ORIGINAL_CREATION_DATE: Tag = 0x4200BC;
+pub const PADDING_METHOD: Tag = 0x42005F;
 pub const PGP_KEY: Tag = 0x4200BD;
 pub const PRIVATE_KEY: Tag = 0x420064;
+pub const PRIVATE_KEY_ATTRIBUTES: Tag = 0x420127;
+pub const PRIVATE_KEY_TEMPLATE_ATTRIBUTE: Tag = 0x420065;
+pub const PRIVATE_KEY_UNIQUE_IDENTIFIER: Tag = 0x420066;
 pub const PROCESS_START_DATE: Tag = 0x420067;
 pub const PROTECT_STOP_DATE: Tag = 0x420068;
 pub const PROTOCOL_VERSION: Tag = 0x420069;
 pub const PROTOCOL_VERSION_MAJOR: Tag = 0x42006A;
 pub const PROTOCOL_VERSION_MINOR: Tag = 0x42006B;
 pub const PUBLIC_KEY: Tag = 0x42006D;
+pub const PUBLIC_KEY_ATTRIBUTES: Tag = 0x420128;
+pub const PUBLIC_KEY_TEMPLATE_ATTRIBUTE: Tag = 0x42006E;
+pub const PUBLIC_KEY_UNIQUE_IDENTIFIER: Tag = 0x42006F;
 pub const QUERY_FUNCTION: Tag = 0x420074;
+pub const RANDOM_IV: Tag = 0x4200C5;
+pub const RECOMMENDED_CURVE: Tag = 0x420075;
 pub const REQUEST_HEADER: Tag = 0x420077;
 pub const REQUEST_MESSAGE: Tag = 0x420078;
 pub const REQUEST_PAYLOAD: Tag = 0x420079;
@@ -124,11 +141,13 @@ pub const SENSITIVE: Tag = 0x420120;
 pub const SERVER_CORRELATION_VALUE: Tag = 0x420106;
 pub const SERVER_INFORMATION: Tag = 0x420088;
 pub const SHREDDING_ALGORITHM: Tag = 0x4200F4;
+pub const SIGNATURE_DATA: Tag = 0x4200C3;
 pub const SPLIT_KEY: Tag = 0x420089;
 pub const STATE: Tag = 0x42008D;
 pub const STORAGE_STATUS_MASK: Tag = 0x42008E;
 pub const STREAMING_CAPABILITY: Tag = 0x4200EF;
 pub const SYMMETRIC_KEY: Tag = 0x42008F;
+pub const TAG_LENGTH: Tag = 0x4200CE;
 pub const TEMPLATE: Tag = 0x420090;
 pub const TEMPLATE_ATTRIBUTE: Tag = 0x420091;
 pub const TIME_STAMP: Tag = 0x420092;
@@ -139,6 +158,7 @@ pub const USAGE_LIMITS: Tag = 0x420095;
 pub const USAGE_LIMITS_COUNT: Tag = 0x420096;
 pub const USAGE_LIMITS_TOTAL: Tag = 0x420097;
 pub const USAGE_LIMITS_UNIT: Tag = 0x420098;
+pub const VALIDITY_INDICATOR: Tag = 0x42009B;
 pub const VENDOR_IDENTIFICATION: Tag = 0x42009D;
 pub const WRAPPING_METHOD: Tag = 0x42009E;
 
@@ -150,6 +170,35 @@ mod tests {
     #[test]
     fn constants_match_the_tag_table() {
         let named = [
+            (COMMON_TEMPLATE_ATTRIBUTE, "CommonTemplateAttribute"),
+            (
+                PRIVATE_KEY_TEMPLATE_ATTRIBUTE,
+                "PrivateKeyTemplateAttribute",
+            ),
+            (PUBLIC_KEY_TEMPLATE_ATTRIBUTE, "PublicKeyTemplateAttribute"),
+            (COMMON_ATTRIBUTES, "CommonAttributes"),
+            (PRIVATE_KEY_ATTRIBUTES, "PrivateKeyAttributes"),
+            (PUBLIC_KEY_ATTRIBUTES, "PublicKeyAttributes"),
+            (PRIVATE_KEY_UNIQUE_IDENTIFIER, "PrivateKeyUniqueIdentifier"),
+            (PUBLIC_KEY_UNIQUE_IDENTIFIER, "PublicKeyUniqueIdentifier"),
+            (
+                CRYPTOGRAPHIC_DOMAIN_PARAMETERS,
+                "CryptographicDomainParameters",
+            ),
+            (RECOMMENDED_CURVE, "RecommendedCurve"),
+            (DATA, "Data"),
+            (SIGNATURE_DATA, "SignatureData"),
+            (VALIDITY_INDICATOR, "ValidityIndicator"),
+            (IV_COUNTER_NONCE, "IVCounterNonce"),
+            (PADDING_METHOD, "PaddingMethod"),
+            (
+                AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA,
+                "AuthenticatedEncryptionAdditionalData",
+            ),
+            (AUTHENTICATED_ENCRYPTION_TAG, "AuthenticatedEncryptionTag"),
+            (TAG_LENGTH, "TagLength"),
+            (DIGITAL_SIGNATURE_ALGORITHM, "DigitalSignatureAlgorithm"),
+            (RANDOM_IV, "RandomIV"),
             (USAGE_LIMITS, "UsageLimits"),
             (USAGE_LIMITS_TOTAL, "UsageLimitsTotal"),
             (USAGE_LIMITS_UNIT, "UsageLimitsUnit"),

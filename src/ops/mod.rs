@@ -7,9 +7,13 @@ mod adjust_attribute;
 mod attrs;
 mod check;
 mod create;
+mod create_key_pair;
+mod crypto;
+mod decrypt;
 mod destroy;
 mod discover_versions;
 mod edit_attributes;
+mod encrypt;
 mod get;
 mod get_attribute_list;
 mod get_attributes;
@@ -20,6 +24,8 @@ mod query;
 mod register;
 mod rekey;
 mod revoke;
+mod sign;
+mod signature_verify;
 mod usage_allocation;
 mod wrap;
 
@@ -63,6 +69,7 @@ pub const SUPPORTED_OPERATIONS: &[Operation] = &[
     Operation::Destroy,
     Operation::Get,
     Operation::Create,
+    Operation::CreateKeyPair,
     Operation::Register,
     Operation::GetAttributes,
     Operation::GetAttributeList,
@@ -76,6 +83,10 @@ pub const SUPPORTED_OPERATIONS: &[Operation] = &[
     Operation::ReKey,
     Operation::Check,
     Operation::GetUsageAllocation,
+    Operation::Encrypt,
+    Operation::Decrypt,
+    Operation::Sign,
+    Operation::SignatureVerify,
     Operation::DiscoverVersions,
     Operation::Log,
     Operation::Interop,
@@ -106,6 +117,11 @@ pub fn dispatch(ctx: &Context<'_>, op: Operation, payload: Option<&Item>) -> Kmi
         Operation::DiscoverVersions => discover_versions::run(ctx, payload),
         Operation::Query => query::run(ctx, payload),
         Operation::Create => create::run(ctx, payload),
+        Operation::CreateKeyPair => create_key_pair::run(ctx, payload),
+        Operation::Encrypt => encrypt::run(ctx, payload),
+        Operation::Decrypt => decrypt::run(ctx, payload),
+        Operation::Sign => sign::run(ctx, payload),
+        Operation::SignatureVerify => signature_verify::run(ctx, payload),
         Operation::Register => register::run(ctx, payload),
         Operation::Get => get::run(ctx, payload),
         Operation::Activate => activate::run(ctx, payload),

@@ -137,6 +137,10 @@ const USES_UID: &[Operation] = &[
     Operation::ReKey,
     Operation::GetUsageAllocation,
     Operation::AdjustAttribute,
+    Operation::Encrypt,
+    Operation::Decrypt,
+    Operation::Sign,
+    Operation::SignatureVerify,
 ];
 
 /// Runs the batch items in order, honouring the Batch Error Continuation
@@ -172,11 +176,19 @@ fn run_batch(ctx: &Context<'_>, req: &RequestMessage) -> Vec<ResponseBatchItem> 
         };
         match result {
             Ok(payload) => {
-                if let Some(uid) = uid_in(&payload) {
-                    if undoing && !before.iter().any(|(u, _)| u == uid) {
-                        before.push((uid.to_owned(), None));
+                // Objects a key pair creation made count as created too;
+                // the placeholder is then the private key (KMIP 1.x §3.2).
+                for t in [
+                    tag::PUBLIC_KEY_UNIQUE_IDENTIFIER,
+                    tag::PRIVATE_KEY_UNIQUE_IDENTIFIER,
+                    tag::UNIQUE_IDENTIFIER,
+                ] {
+                    if let Some(uid) = payload.child(t).and_then(crate::ttlv::Item::as_text) {
+                        if undoing && !before.iter().any(|(u, _)| u == uid) {
+                            before.push((uid.to_owned(), None));
+                        }
+                        placeholder = Some(uid.to_owned());
                     }
-                    placeholder = Some(uid.to_owned());
                 }
                 out.push(ResponseBatchItem::success(bi.operation, id, Some(payload)))
             }

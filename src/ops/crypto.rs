@@ -1,0 +1,177 @@
+//! What the cryptographic operations share: reading Cryptographic
+//! Parameters, and finding a key the caller may use for the purpose (its
+//! own, Active, with the use in its usage mask).
+
+use super::{Context, load_owned};
+use crate::kmip::tag;
+use crate::kmip::{KmipError, KmipResult, ResultReason};
+use crate::objects::{ManagedObject, State};
+use crate::ttlv::Item;
+use aws_lc_rs::aead::{self, LessSafeKey, Nonce, UnboundKey};
+use aws_lc_rs::cipher::{AES_128, AES_256, EncryptionContext, UnboundCipherKey};
+use aws_lc_rs::iv::FixedLength;
+use zeroize::Zeroizing;
+
+pub(super) const USAGE_SIGN: i32 = 0x01;
+pub(super) const USAGE_VERIFY: i32 = 0x02;
+pub(super) const USAGE_ENCRYPT: i32 = 0x04;
+pub(super) const USAGE_DECRYPT: i32 = 0x08;
+
+pub(super) const AES: u32 = 0x03;
+pub(super) const RSA: u32 = 0x04;
+pub(super) const ECDSA: u32 = 0x06;
+pub(super) const EC: u32 = 0x17;
+
+pub(super) const MODE_CBC: u32 = 0x01;
+pub(super) const MODE_ECB: u32 = 0x02;
+pub(super) const MODE_CTR: u32 = 0x06;
+pub(super) const MODE_GCM: u32 = 0x09;
+
+pub(super) const PAD_NONE: u32 = 0x01;
+pub(super) const PAD_PKCS5: u32 = 0x03;
+pub(super) const PAD_PKCS1V15: u32 = 0x08;
+pub(super) const PAD_PSS: u32 = 0x0A;
+
+pub(super) const SHA_256: u32 = 0x06;
+pub(super) const SHA_384: u32 = 0x07;
+pub(super) const SHA_512: u32 = 0x08;
+
+pub(super) const FORMAT_PKCS_1: u32 = 0x03;
+
+/// Cryptographic Parameters, each field optional.
+#[derive(Default, Debug)]
+pub(super) struct Params {
+    pub mode: Option<u32>,
+    pub padding: Option<u32>,
+    pub hashing: Option<u32>,
+    pub algorithm: Option<u32>,
+    pub tag_length: Option<i32>,
+}
+
+pub(super) fn params(payload: &Item) -> Params {
+    let Some(p) = payload.child(tag::CRYPTOGRAPHIC_PARAMETERS) else {
+        return Params::default();
+    };
+    let e = |t| p.child(t).and_then(Item::as_enumeration);
+    Params {
+        mode: e(tag::BLOCK_CIPHER_MODE),
+        padding: e(tag::PADDING_METHOD),
+        hashing: e(tag::HASHING_ALGORITHM),
+        algorithm: e(tag::CRYPTOGRAPHIC_ALGORITHM),
+        tag_length: p.child(tag::TAG_LENGTH).and_then(Item::as_integer),
+    }
+}
+
+/// The caller's key, Active, whose usage mask allows `usage`.
+pub(super) fn usable_key(ctx: &Context<'_>, uid: &str, usage: i32) -> KmipResult<ManagedObject> {
+    let o = load_owned(ctx, uid)?;
+    if o.state != State::Active {
+        return Err(KmipError::new(
+            ResultReason::WrongKeyLifecycleState,
+            format!("the key is {}, not Active", o.state.name()),
+        ));
+    }
+    let mask = o
+        .first_attribute(tag::CRYPTOGRAPHIC_USAGE_MASK)
+        .and_then(Item::as_integer)
+        .unwrap_or(0);
+    if mask & usage == 0 {
+        return Err(KmipError::new(
+            ResultReason::IncompatibleCryptographicUsageMask,
+            "the key's usage mask does not allow this operation",
+        ));
+    }
+    Ok(o)
+}
+
+/// The key's material, its format and algorithm.
+pub(super) fn material(o: &ManagedObject) -> KmipResult<(Zeroizing<Vec<u8>>, u32, u32)> {
+    let block = o
+        .object
+        .as_ref()
+        .and_then(|ob| ob.child(tag::KEY_BLOCK))
+        .ok_or_else(|| KmipError::new(ResultReason::KeyValueNotPresent, "the key has no value"))?;
+    let bytes = block
+        .child(tag::KEY_VALUE)
+        .and_then(|v| v.child(tag::KEY_MATERIAL))
+        .and_then(|m| {
+            m.as_bytes()
+                .or_else(|| m.child(tag::KEY).and_then(Item::as_bytes))
+        })
+        .ok_or_else(|| {
+            KmipError::new(
+                ResultReason::KeyFormatTypeNotSupported,
+                "the key's format is not usable here",
+            )
+        })?;
+    let format = block
+        .child(tag::KEY_FORMAT_TYPE)
+        .and_then(Item::as_enumeration)
+        .unwrap_or(0);
+    let algorithm = block
+        .child(tag::CRYPTOGRAPHIC_ALGORITHM)
+        .and_then(Item::as_enumeration)
+        .or_else(|| {
+            o.first_attribute(tag::CRYPTOGRAPHIC_ALGORITHM)
+                .and_then(Item::as_enumeration)
+        })
+        .unwrap_or(0);
+    Ok((Zeroizing::new(bytes.to_vec()), format, algorithm))
+}
+
+pub(super) fn data(payload: &Item) -> KmipResult<&[u8]> {
+    payload
+        .child(tag::DATA)
+        .and_then(Item::as_bytes)
+        .ok_or_else(|| KmipError::missing_data("the request needs Data"))
+}
+
+pub(super) fn failure(what: &str) -> KmipError {
+    KmipError::new(ResultReason::CryptographicFailure, format!("{what} failed"))
+}
+
+pub(super) fn unsupported(what: impl Into<String>) -> KmipError {
+    KmipError::new(ResultReason::UnsupportedCryptographicParameters, what)
+}
+
+pub(super) fn cipher_key(key: &[u8]) -> KmipResult<UnboundCipherKey> {
+    let alg = match key.len() {
+        16 => &AES_128,
+        32 => &AES_256,
+        n => {
+            return Err(unsupported(format!(
+                "AES-{} is not supported here; use AES-128 or AES-256",
+                n * 8
+            )));
+        }
+    };
+    UnboundCipherKey::new(alg, key).map_err(|_| failure("key setup"))
+}
+
+pub(super) fn iv16(iv: &[u8]) -> KmipResult<EncryptionContext> {
+    let iv: [u8; 16] = iv
+        .try_into()
+        .map_err(|_| KmipError::invalid_field("the IV must be 16 bytes for AES"))?;
+    Ok(EncryptionContext::Iv128(FixedLength::from(iv)))
+}
+
+pub(super) fn gcm_key(key: &[u8]) -> KmipResult<LessSafeKey> {
+    let alg = match key.len() {
+        16 => &aead::AES_128_GCM,
+        32 => &aead::AES_256_GCM,
+        n => {
+            return Err(unsupported(format!(
+                "AES-{}-GCM is not supported here",
+                n * 8
+            )));
+        }
+    };
+    Ok(LessSafeKey::new(
+        UnboundKey::new(alg, key).map_err(|_| failure("key setup"))?,
+    ))
+}
+
+pub(super) fn nonce(iv: &[u8]) -> KmipResult<Nonce> {
+    Nonce::try_assume_unique_for_key(iv)
+        .map_err(|_| KmipError::invalid_field("the GCM nonce must be 12 bytes"))
+}

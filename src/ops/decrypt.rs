@@ -1,0 +1,98 @@
+//! Decrypt with AES keys, the counterpart of Encrypt: the client gives
+//! back the IV (and, for GCM, the tag and additional data).
+
+use super::crypto::{
+    self, AES, MODE_CBC, MODE_CTR, MODE_ECB, MODE_GCM, PAD_NONE, PAD_PKCS5, USAGE_DECRYPT,
+    cipher_key, gcm_key, nonce,
+};
+use super::{Context, requested_uid, response};
+use crate::kmip::tag;
+use crate::kmip::{KmipError, KmipResult, ResultReason};
+use crate::ttlv::{Bytes, Item};
+use aws_lc_rs::aead::Aad;
+use aws_lc_rs::cipher::{DecryptingKey, DecryptionContext, PaddedBlockDecryptingKey};
+use aws_lc_rs::iv::FixedLength;
+
+pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
+    let uid = requested_uid(payload)?;
+    let o = crypto::usable_key(ctx, uid, USAGE_DECRYPT)?;
+    let (key, _, algorithm) = crypto::material(&o)?;
+    let p = crypto::params(payload);
+    if p.algorithm.unwrap_or(algorithm) != AES || algorithm != AES {
+        return Err(crypto::unsupported("Decrypt takes AES keys"));
+    }
+    let mut data = crypto::data(payload)?.to_vec();
+    let iv = payload
+        .child(tag::IV_COUNTER_NONCE)
+        .and_then(Item::as_bytes);
+    let need_iv = || {
+        iv.ok_or_else(|| {
+            KmipError::new(
+                ResultReason::MissingInitializationVector,
+                "Decrypt needs the IV",
+            )
+        })
+    };
+    let decryption_context = |iv: &[u8]| -> KmipResult<DecryptionContext> {
+        let iv: [u8; 16] = iv
+            .try_into()
+            .map_err(|_| KmipError::invalid_field("the IV must be 16 bytes for AES"))?;
+        Ok(DecryptionContext::Iv128(FixedLength::from(iv)))
+    };
+    let plain: Vec<u8> = match (p.mode.unwrap_or(MODE_CBC), p.padding.unwrap_or(PAD_PKCS5)) {
+        (mode @ (MODE_CBC | MODE_ECB), PAD_PKCS5) => {
+            let k = if mode == MODE_ECB {
+                PaddedBlockDecryptingKey::ecb_pkcs7(cipher_key(&key)?)
+            } else {
+                PaddedBlockDecryptingKey::cbc_pkcs7(cipher_key(&key)?)
+            }
+            .map_err(|_| crypto::failure("cipher setup"))?;
+            let c = if mode == MODE_ECB {
+                DecryptionContext::None
+            } else {
+                decryption_context(need_iv()?)?
+            };
+            k.decrypt(&mut data, c)
+                .map_err(|_| crypto::failure("decryption (bad padding or key)"))?
+                .to_vec()
+        }
+        (mode @ (MODE_CBC | MODE_CTR), PAD_NONE) => {
+            let k = if mode == MODE_CBC {
+                DecryptingKey::cbc(cipher_key(&key)?)
+            } else {
+                DecryptingKey::ctr(cipher_key(&key)?)
+            }
+            .map_err(|_| crypto::failure("cipher setup"))?;
+            let c = decryption_context(need_iv()?)?;
+            k.decrypt(&mut data, c)
+                .map_err(|_| crypto::failure("decryption"))?
+                .to_vec()
+        }
+        (MODE_GCM, _) => {
+            let t = payload
+                .child(tag::AUTHENTICATED_ENCRYPTION_TAG)
+                .and_then(Item::as_bytes)
+                .ok_or_else(|| {
+                    KmipError::missing_data("GCM decryption needs the Authenticated Encryption Tag")
+                })?;
+            let aad = payload
+                .child(tag::AUTHENTICATED_ENCRYPTION_ADDITIONAL_DATA)
+                .and_then(Item::as_bytes)
+                .unwrap_or(&[]);
+            data.extend_from_slice(t);
+            gcm_key(&key)?
+                .open_in_place(nonce(need_iv()?)?, Aad::from(aad), &mut data)
+                .map_err(|_| crypto::failure("authenticated decryption (tag mismatch)"))?
+                .to_vec()
+        }
+        (mode, padding) => {
+            return Err(crypto::unsupported(format!(
+                "block cipher mode {mode} with padding {padding} is not supported"
+            )));
+        }
+    };
+    Ok(response(vec![
+        Item::text(tag::UNIQUE_IDENTIFIER, o.uid),
+        Item::bytes(tag::DATA, Bytes::new(plain)),
+    ]))
+}
