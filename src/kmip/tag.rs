@@ -53,6 +53,9 @@ pub const CRYPTOGRAPHIC_USAGE_MASK: Tag = 0x42002C;
 pub const CURRENT_ATTRIBUTE: Tag = 0x42013C;
 pub const DATA: Tag = 0x4200C2;
 pub const DEACTIVATION_DATE: Tag = 0x42002F;
+pub const DERIVATION_DATA: Tag = 0x420030;
+pub const DERIVATION_METHOD: Tag = 0x420031;
+pub const DERIVATION_PARAMETERS: Tag = 0x420032;
 pub const DESCRIPTION: Tag = 0x4200FC;
 pub const DESTROY_ACTION: Tag = 0x4200F3;
 pub const DESTROY_DATE: Tag = 0x420033;
@@ -65,9 +68,11 @@ pub const ENCRYPTION_KEY_INFORMATION: Tag = 0x420036;
 pub const EXTRACTABLE: Tag = 0x420122;
 pub const FRESH: Tag = 0x4200A8;
 pub const HASHING_ALGORITHM: Tag = 0x420038;
+pub const INITIALIZATION_VECTOR: Tag = 0x42003A;
 pub const INITIAL_DATE: Tag = 0x420039;
 pub const INTEROP_FUNCTION: Tag = 0x420160;
 pub const INTEROP_IDENTIFIER: Tag = 0x420161;
+pub const ITERATION_COUNT: Tag = 0x42003C;
 pub const IV_COUNTER_NONCE: Tag = 0x42003D;
 pub const KEY: Tag = 0x42003F;
 pub const KEY_BLOCK: Tag = 0x420040;
@@ -135,6 +140,7 @@ pub const REVOCATION_REASON_CODE: Tag = 0x420082;
 pub const RNG_ALGORITHM: Tag = 0x4200DA;
 pub const RNG_MODE: Tag = 0x4200F5;
 pub const RNG_PARAMETERS: Tag = 0x4200D9;
+pub const SALT: Tag = 0x420084;
 pub const SECRET_DATA: Tag = 0x420085;
 pub const SECRET_DATA_TYPE: Tag = 0x420086;
 pub const SENSITIVE: Tag = 0x420120;
@@ -170,6 +176,12 @@ mod tests {
     #[test]
     fn constants_match_the_tag_table() {
         let named = [
+            (DERIVATION_DATA, "DerivationData"),
+            (DERIVATION_METHOD, "DerivationMethod"),
+            (DERIVATION_PARAMETERS, "DerivationParameters"),
+            (INITIALIZATION_VECTOR, "InitializationVector"),
+            (ITERATION_COUNT, "IterationCount"),
+            (SALT, "Salt"),
             (COMMON_TEMPLATE_ATTRIBUTE, "CommonTemplateAttribute"),
             (
                 PRIVATE_KEY_TEMPLATE_ATTRIBUTE,

@@ -10,6 +10,7 @@ mod create;
 mod create_key_pair;
 mod crypto;
 mod decrypt;
+mod derive_key;
 mod destroy;
 mod discover_versions;
 mod edit_attributes;
@@ -87,6 +88,7 @@ pub const SUPPORTED_OPERATIONS: &[Operation] = &[
     Operation::Decrypt,
     Operation::Sign,
     Operation::SignatureVerify,
+    Operation::DeriveKey,
     Operation::DiscoverVersions,
     Operation::Log,
     Operation::Interop,
@@ -119,6 +121,7 @@ pub fn dispatch(ctx: &Context<'_>, op: Operation, payload: Option<&Item>) -> Kmi
         Operation::Create => create::run(ctx, payload),
         Operation::CreateKeyPair => create_key_pair::run(ctx, payload),
         Operation::Encrypt => encrypt::run(ctx, payload),
+        Operation::DeriveKey => derive_key::run(ctx, payload),
         Operation::Decrypt => decrypt::run(ctx, payload),
         Operation::Sign => sign::run(ctx, payload),
         Operation::SignatureVerify => signature_verify::run(ctx, payload),
