@@ -119,7 +119,8 @@ impl ResultReason {
             | CodecError
             | InvalidDataType
             | UnknownTag
-            | UnknownEnumeration => InvalidMessage,
+            | UnknownEnumeration
+            | MissingInitializationVector => InvalidMessage,
             UnknownMessageExtension => FeatureNotSupported,
             AttributeNotFound | AttributeInstanceNotFound | ObjectNotFound | ObjectDestroyed => {
                 ItemNotFound
@@ -138,7 +139,6 @@ impl ResultReason {
             NotAuthorized | WrongKeyLifecycleState | UsageLimitExceeded => PermissionDenied,
             BadCryptographicParameters
             | UnsupportedCryptographicParameters
-            | MissingInitializationVector
             | IncompatibleCryptographicUsageMask => CryptographicFailure,
             _ => GeneralFailure,
         }

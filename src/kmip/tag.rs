@@ -52,6 +52,7 @@ pub const CRYPTOGRAPHIC_PARAMETERS: Tag = 0x42002B;
 pub const CRYPTOGRAPHIC_USAGE_MASK: Tag = 0x42002C;
 pub const CURRENT_ATTRIBUTE: Tag = 0x42013C;
 pub const DATA: Tag = 0x4200C2;
+pub const DATA_LENGTH: Tag = 0x4200C4;
 pub const DEACTIVATION_DATE: Tag = 0x42002F;
 pub const DERIVATION_DATA: Tag = 0x420030;
 pub const DERIVATION_METHOD: Tag = 0x420031;
@@ -88,6 +89,7 @@ pub const LINKED_OBJECT_IDENTIFIER: Tag = 0x42004C;
 pub const LINK_TYPE: Tag = 0x42004B;
 pub const LOCATED_ITEMS: Tag = 0x4200D5;
 pub const LOG_MESSAGE: Tag = 0x420141;
+pub const MAC_DATA: Tag = 0x4200C6;
 pub const MAXIMUM_ITEMS: Tag = 0x42004F;
 pub const MAXIMUM_RESPONSE_SIZE: Tag = 0x420050;
 pub const MESSAGE_EXTENSION: Tag = 0x420051;
@@ -176,6 +178,8 @@ mod tests {
     #[test]
     fn constants_match_the_tag_table() {
         let named = [
+            (MAC_DATA, "MACData"),
+            (DATA_LENGTH, "DataLength"),
             (DERIVATION_DATA, "DerivationData"),
             (DERIVATION_METHOD, "DerivationMethod"),
             (DERIVATION_PARAMETERS, "DerivationParameters"),

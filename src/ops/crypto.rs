@@ -16,6 +16,8 @@ pub(super) const USAGE_SIGN: i32 = 0x01;
 pub(super) const USAGE_VERIFY: i32 = 0x02;
 pub(super) const USAGE_ENCRYPT: i32 = 0x04;
 pub(super) const USAGE_DECRYPT: i32 = 0x08;
+pub(super) const USAGE_MAC_GENERATE: i32 = 0x80;
+pub(super) const USAGE_MAC_VERIFY: i32 = 0x100;
 
 pub(super) const AES: u32 = 0x03;
 pub(super) const RSA: u32 = 0x04;
@@ -49,7 +51,11 @@ pub(super) struct Params {
 }
 
 pub(super) fn params(payload: &Item) -> Params {
-    let Some(p) = payload.child(tag::CRYPTOGRAPHIC_PARAMETERS) else {
+    from_structure(payload.child(tag::CRYPTOGRAPHIC_PARAMETERS))
+}
+
+fn from_structure(p: Option<&Item>) -> Params {
+    let Some(p) = p else {
         return Params::default();
     };
     let e = |t| p.child(t).and_then(Item::as_enumeration);
@@ -59,6 +65,20 @@ pub(super) fn params(payload: &Item) -> Params {
         hashing: e(tag::HASHING_ALGORITHM),
         algorithm: e(tag::CRYPTOGRAPHIC_ALGORITHM),
         tag_length: p.child(tag::TAG_LENGTH).and_then(Item::as_integer),
+    }
+}
+
+/// The request's parameters, each missing one taken from the key's own
+/// Cryptographic Parameters attribute.
+pub(super) fn params_for(payload: &Item, key: &ManagedObject) -> Params {
+    let asked = params(payload);
+    let own = from_structure(key.first_attribute(tag::CRYPTOGRAPHIC_PARAMETERS));
+    Params {
+        mode: asked.mode.or(own.mode),
+        padding: asked.padding.or(own.padding),
+        hashing: asked.hashing.or(own.hashing),
+        algorithm: asked.algorithm.or(own.algorithm),
+        tag_length: asked.tag_length.or(own.tag_length),
     }
 }
 
@@ -174,4 +194,21 @@ pub(super) fn gcm_key(key: &[u8]) -> KmipResult<LessSafeKey> {
 pub(super) fn nonce(iv: &[u8]) -> KmipResult<Nonce> {
     Nonce::try_assume_unique_for_key(iv)
         .map_err(|_| KmipError::invalid_field("the GCM nonce must be 12 bytes"))
+}
+
+/// The HMAC for a key's (or the request's) MAC algorithm.
+pub(super) fn hmac_algorithm(algorithm: u32) -> KmipResult<aws_lc_rs::hmac::Algorithm> {
+    use aws_lc_rs::hmac;
+    Ok(match algorithm {
+        0x07 => hmac::HMAC_SHA1_FOR_LEGACY_USE_ONLY,
+        0x08 => hmac::HMAC_SHA224,
+        0x09 => hmac::HMAC_SHA256,
+        0x0A => hmac::HMAC_SHA384,
+        0x0B => hmac::HMAC_SHA512,
+        other => {
+            return Err(unsupported(format!(
+                "MAC algorithm {other} is not supported; use HMAC-SHA-1/224/256/384/512"
+            )));
+        }
+    })
 }

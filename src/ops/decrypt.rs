@@ -17,7 +17,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     let uid = requested_uid(payload)?;
     let o = crypto::usable_key(ctx, uid, USAGE_DECRYPT)?;
     let (key, _, algorithm) = crypto::material(&o)?;
-    let p = crypto::params(payload);
+    let p = crypto::params_for(payload, &o);
     if p.algorithm.unwrap_or(algorithm) != AES || algorithm != AES {
         return Err(crypto::unsupported("Decrypt takes AES keys"));
     }
@@ -39,7 +39,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
             .map_err(|_| KmipError::invalid_field("the IV must be 16 bytes for AES"))?;
         Ok(DecryptionContext::Iv128(FixedLength::from(iv)))
     };
-    let plain: Vec<u8> = match (p.mode.unwrap_or(MODE_CBC), p.padding.unwrap_or(PAD_PKCS5)) {
+    let plain: Vec<u8> = match (p.mode.unwrap_or(MODE_CBC), p.padding.unwrap_or(PAD_NONE)) {
         (mode @ (MODE_CBC | MODE_ECB), PAD_PKCS5) => {
             let k = if mode == MODE_ECB {
                 PaddedBlockDecryptingKey::ecb_pkcs7(cipher_key(&key)?)
@@ -56,14 +56,18 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
                 .map_err(|_| crypto::failure("decryption (bad padding or key)"))?
                 .to_vec()
         }
-        (mode @ (MODE_CBC | MODE_CTR), PAD_NONE) => {
-            let k = if mode == MODE_CBC {
-                DecryptingKey::cbc(cipher_key(&key)?)
-            } else {
-                DecryptingKey::ctr(cipher_key(&key)?)
+        (mode @ (MODE_CBC | MODE_CTR | MODE_ECB), PAD_NONE) => {
+            let k = match mode {
+                MODE_CBC => DecryptingKey::cbc(cipher_key(&key)?),
+                MODE_CTR => DecryptingKey::ctr(cipher_key(&key)?),
+                _ => DecryptingKey::ecb(cipher_key(&key)?),
             }
             .map_err(|_| crypto::failure("cipher setup"))?;
-            let c = decryption_context(need_iv()?)?;
+            let c = if mode == MODE_ECB {
+                DecryptionContext::None
+            } else {
+                decryption_context(need_iv()?)?
+            };
             k.decrypt(&mut data, c)
                 .map_err(|_| crypto::failure("decryption"))?
                 .to_vec()

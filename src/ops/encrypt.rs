@@ -19,7 +19,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     let uid = requested_uid(payload)?;
     let o = crypto::usable_key(ctx, uid, USAGE_ENCRYPT)?;
     let (key, _, algorithm) = crypto::material(&o)?;
-    let p = crypto::params(payload);
+    let p = crypto::params_for(payload, &o);
     if p.algorithm.unwrap_or(algorithm) != AES || algorithm != AES {
         return Err(crypto::unsupported("Encrypt takes AES keys"));
     }
@@ -30,7 +30,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     let mut out = vec![Item::text(tag::UNIQUE_IDENTIFIER, o.uid.clone())];
     let mut generated_iv: Option<Vec<u8>> = None;
     let mut gcm_tag = None;
-    match (p.mode.unwrap_or(MODE_CBC), p.padding.unwrap_or(PAD_PKCS5)) {
+    match (p.mode.unwrap_or(MODE_CBC), p.padding.unwrap_or(PAD_NONE)) {
         (MODE_CBC, PAD_PKCS5) | (MODE_ECB, PAD_PKCS5) => {
             let ecb = p.mode == Some(MODE_ECB);
             let k = if ecb {
@@ -49,24 +49,25 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
                 generated_iv = iv_of(used);
             }
         }
-        (mode @ (MODE_CBC | MODE_CTR), PAD_NONE) => {
-            if mode == MODE_CBC && data.len() % 16 != 0 {
+        (mode @ (MODE_CBC | MODE_CTR | MODE_ECB), PAD_NONE) => {
+            if mode != MODE_CTR && data.len() % 16 != 0 {
                 return Err(KmipError::invalid_field(
                     "without padding the data must be whole 16-byte blocks",
                 ));
             }
-            let k = if mode == MODE_CBC {
-                EncryptingKey::cbc(cipher_key(&key)?)
-            } else {
-                EncryptingKey::ctr(cipher_key(&key)?)
+            let k = match mode {
+                MODE_CBC => EncryptingKey::cbc(cipher_key(&key)?),
+                MODE_CTR => EncryptingKey::ctr(cipher_key(&key)?),
+                _ => EncryptingKey::ecb(cipher_key(&key)?),
             }
             .map_err(|_| crypto::failure("cipher setup"))?;
-            let used = match client_iv {
-                Some(iv) => k.less_safe_encrypt(&mut data, iv16(iv)?),
-                None => k.encrypt(&mut data),
+            let used = match (mode, client_iv) {
+                (MODE_ECB, _) => k.less_safe_encrypt(&mut data, EncryptionContext::None),
+                (_, Some(iv)) => k.less_safe_encrypt(&mut data, iv16(iv)?),
+                (_, None) => k.encrypt(&mut data),
             }
             .map_err(|_| crypto::failure("encryption"))?;
-            if client_iv.is_none() {
+            if mode != MODE_ECB && client_iv.is_none() {
                 generated_iv = iv_of(used);
             }
         }

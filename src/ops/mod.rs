@@ -21,10 +21,13 @@ mod get_attributes;
 mod interop;
 mod locate;
 mod log;
+mod mac;
+mod mac_verify;
 mod query;
 mod register;
 mod rekey;
 mod revoke;
+mod rng_retrieve;
 mod sign;
 mod signature_verify;
 mod usage_allocation;
@@ -89,6 +92,9 @@ pub const SUPPORTED_OPERATIONS: &[Operation] = &[
     Operation::Sign,
     Operation::SignatureVerify,
     Operation::DeriveKey,
+    Operation::MAC,
+    Operation::MACVerify,
+    Operation::RNGRetrieve,
     Operation::DiscoverVersions,
     Operation::Log,
     Operation::Interop,
@@ -122,6 +128,9 @@ pub fn dispatch(ctx: &Context<'_>, op: Operation, payload: Option<&Item>) -> Kmi
         Operation::CreateKeyPair => create_key_pair::run(ctx, payload),
         Operation::Encrypt => encrypt::run(ctx, payload),
         Operation::DeriveKey => derive_key::run(ctx, payload),
+        Operation::MAC => mac::run(ctx, payload),
+        Operation::MACVerify => mac_verify::run(ctx, payload),
+        Operation::RNGRetrieve => rng_retrieve::run(ctx, payload),
         Operation::Decrypt => decrypt::run(ctx, payload),
         Operation::Sign => sign::run(ctx, payload),
         Operation::SignatureVerify => signature_verify::run(ctx, payload),

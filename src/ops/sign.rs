@@ -32,7 +32,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     let uid = requested_uid(payload)?;
     let o = crypto::usable_key(ctx, uid, USAGE_SIGN)?;
     let (key, format, algorithm) = crypto::material(&o)?;
-    let p = crypto::params(payload);
+    let p = crypto::params_for(payload, &o);
     let data = crypto::data(payload)?;
     let rng = SystemRandom::new();
     let sig = match p.algorithm.unwrap_or(algorithm) {

@@ -33,7 +33,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     let uid = requested_uid(payload)?;
     let o = crypto::usable_key(ctx, uid, USAGE_VERIFY)?;
     let (key, _, algorithm) = crypto::material(&o)?;
-    let p = crypto::params(payload);
+    let p = crypto::params_for(payload, &o);
     let data = crypto::data(payload)?;
     let sig = payload
         .child(tag::SIGNATURE_DATA)

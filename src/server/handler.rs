@@ -141,6 +141,8 @@ const USES_UID: &[Operation] = &[
     Operation::Decrypt,
     Operation::Sign,
     Operation::SignatureVerify,
+    Operation::MAC,
+    Operation::MACVerify,
 ];
 
 /// Runs the batch items in order, honouring the Batch Error Continuation
