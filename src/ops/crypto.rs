@@ -212,3 +212,107 @@ pub(super) fn hmac_algorithm(algorithm: u32) -> KmipResult<aws_lc_rs::hmac::Algo
         }
     })
 }
+
+fn oaep(hashing: u32) -> KmipResult<&'static aws_lc_rs::rsa::OaepAlgorithm> {
+    use aws_lc_rs::rsa;
+    Ok(match hashing {
+        0x04 => &rsa::OAEP_SHA1_MGF1SHA1,
+        SHA_256 => &rsa::OAEP_SHA256_MGF1SHA256,
+        SHA_384 => &rsa::OAEP_SHA384_MGF1SHA384,
+        SHA_512 => &rsa::OAEP_SHA512_MGF1SHA512,
+        other => return Err(unsupported(format!("OAEP with hashing algorithm {other}"))),
+    })
+}
+
+const PAD_OAEP: u32 = 0x02;
+const SHA_1_DEFAULT: u32 = 0x04;
+
+/// RSA encryption (OAEP, SHA-1 by default as the specification says, or
+/// PKCS#1 v1.5) with a public key in X.509 SubjectPublicKeyInfo form.
+pub(super) fn rsa_encrypt(public_der: &[u8], p: &Params, data: &[u8]) -> KmipResult<Vec<u8>> {
+    use aws_lc_rs::rsa::{OaepPublicEncryptingKey, Pkcs1PublicEncryptingKey, PublicEncryptingKey};
+    let key = PublicEncryptingKey::from_der(public_der).map_err(|_| {
+        KmipError::new(
+            ResultReason::KeyFormatTypeNotSupported,
+            "the RSA public key must be X.509 (SubjectPublicKeyInfo)",
+        )
+    })?;
+    let mut out = vec![0u8; key.key_size_bytes()];
+    let n = match p.padding.unwrap_or(PAD_OAEP) {
+        PAD_OAEP => OaepPublicEncryptingKey::new(key)
+            .map_err(|_| failure("key setup"))?
+            .encrypt(
+                oaep(p.hashing.unwrap_or(SHA_1_DEFAULT))?,
+                data,
+                &mut out,
+                None,
+            )
+            .map_err(|_| failure("RSA encryption (message too long?)"))?
+            .len(),
+        PAD_PKCS1V15 => Pkcs1PublicEncryptingKey::new(key)
+            .map_err(|_| failure("key setup"))?
+            .encrypt(data, &mut out)
+            .map_err(|_| failure("RSA encryption (message too long?)"))?
+            .len(),
+        other => return Err(unsupported(format!("RSA encryption with padding {other}"))),
+    };
+    out.truncate(n);
+    Ok(out)
+}
+
+/// RSA decryption with a private key in PKCS#8 or PKCS#1 form.
+pub(super) fn rsa_decrypt(
+    private_der: &[u8],
+    format: u32,
+    p: &Params,
+    data: &[u8],
+) -> KmipResult<Zeroizing<Vec<u8>>> {
+    use aws_lc_rs::encoding::AsDer;
+    use aws_lc_rs::rsa::{
+        OaepPrivateDecryptingKey, Pkcs1PrivateDecryptingKey, PrivateDecryptingKey,
+    };
+    // aws-lc reads PKCS#1 keys for signing; re-encode them as PKCS#8.
+    let pkcs8: Zeroizing<Vec<u8>> = if format == FORMAT_PKCS_1 {
+        let kp = aws_lc_rs::rsa::KeyPair::from_der(private_der).map_err(|_| {
+            KmipError::new(
+                ResultReason::KeyFormatTypeNotSupported,
+                "not a PKCS#1 RSA private key",
+            )
+        })?;
+        Zeroizing::new(
+            kp.as_der()
+                .map_err(|_| failure("PKCS#8 encoding"))?
+                .as_ref()
+                .to_vec(),
+        )
+    } else {
+        Zeroizing::new(private_der.to_vec())
+    };
+    let key = PrivateDecryptingKey::from_pkcs8(&pkcs8).map_err(|_| {
+        KmipError::new(
+            ResultReason::KeyFormatTypeNotSupported,
+            "the RSA private key must be PKCS#8",
+        )
+    })?;
+    let mut out = Zeroizing::new(vec![0u8; key.key_size_bytes()]);
+    let n = match p.padding.unwrap_or(PAD_OAEP) {
+        PAD_OAEP => OaepPrivateDecryptingKey::new(key)
+            .map_err(|_| failure("key setup"))?
+            .decrypt(
+                oaep(p.hashing.unwrap_or(SHA_1_DEFAULT))?,
+                data,
+                &mut out,
+                None,
+            )
+            .map_err(|_| failure("RSA decryption"))?
+            .len(),
+        PAD_PKCS1V15 => Pkcs1PrivateDecryptingKey::new(key)
+            .map_err(|_| failure("key setup"))?
+            .decrypt(data, &mut out)
+            .map_err(|_| failure("RSA decryption"))?
+            .len(),
+        other => return Err(unsupported(format!("RSA decryption with padding {other}"))),
+    };
+    out.truncate(n);
+    Ok(out)
+}

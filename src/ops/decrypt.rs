@@ -16,10 +16,17 @@ use aws_lc_rs::iv::FixedLength;
 pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     let uid = requested_uid(payload)?;
     let o = crypto::usable_key(ctx, uid, USAGE_DECRYPT)?;
-    let (key, _, algorithm) = crypto::material(&o)?;
+    let (key, format, algorithm) = crypto::material(&o)?;
     let p = crypto::params_for(payload, &o);
+    if algorithm == crypto::RSA {
+        let plain = crypto::rsa_decrypt(&key, format, &p, crypto::data(payload)?)?;
+        return Ok(response(vec![
+            Item::text(tag::UNIQUE_IDENTIFIER, o.uid.clone()),
+            Item::bytes(tag::DATA, Bytes::from(plain.as_slice())),
+        ]));
+    }
     if p.algorithm.unwrap_or(algorithm) != AES || algorithm != AES {
-        return Err(crypto::unsupported("Decrypt takes AES keys"));
+        return Err(crypto::unsupported("Decrypt takes AES or RSA keys"));
     }
     let mut data = crypto::data(payload)?.to_vec();
     let iv = payload

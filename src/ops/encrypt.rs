@@ -20,8 +20,15 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     let o = crypto::usable_key(ctx, uid, USAGE_ENCRYPT)?;
     let (key, _, algorithm) = crypto::material(&o)?;
     let p = crypto::params_for(payload, &o);
+    if algorithm == crypto::RSA {
+        let out = crypto::rsa_encrypt(&key, &p, crypto::data(payload)?)?;
+        return Ok(response(vec![
+            Item::text(tag::UNIQUE_IDENTIFIER, o.uid.clone()),
+            Item::bytes(tag::DATA, out),
+        ]));
+    }
     if p.algorithm.unwrap_or(algorithm) != AES || algorithm != AES {
-        return Err(crypto::unsupported("Encrypt takes AES keys"));
+        return Err(crypto::unsupported("Encrypt takes AES or RSA keys"));
     }
     let mut data = crypto::data(payload)?.to_vec();
     let client_iv = payload
