@@ -172,3 +172,97 @@ async fn twenty_long_custom_attributes_and_the_attribute_rules() {
         ResultReason::AttributeNotFound
     );
 }
+
+#[tokio::test]
+async fn an_undone_batch_puts_back_what_it_changed_and_nothing_else() {
+    use lkm::kmip::{
+        BatchErrorContinuationOption, RequestBatchItem, RequestHeader, RequestMessage, ResultStatus,
+    };
+    let server = common::start().await;
+    let v = ProtocolVersion::new(2, 1);
+    let mut c = server.client(v).await;
+    let created = c
+        .call(
+            Operation::Create,
+            vec![
+                Item::enumeration(tag::OBJECT_TYPE, ObjectType::SecretData.value()),
+                Item::structure(tag::ATTRIBUTES, vec![]),
+            ],
+        )
+        .await
+        .unwrap();
+    let id = uid(&created);
+    let item = |op: Operation, payload: Vec<Item>| RequestBatchItem {
+        operation: op.value(),
+        unique_batch_item_id: None,
+        payload: Some(Item::structure(tag::REQUEST_PAYLOAD, payload)),
+        message_extensions: vec![],
+    };
+    let mut header = RequestHeader::new(v, 4);
+    header.batch_error_continuation = BatchErrorContinuationOption::Undo;
+    let batch = RequestMessage {
+        header,
+        items: vec![
+            // Finds the existing object: undoing must not delete it.
+            item(Operation::Locate, vec![]),
+            // Changes it: undoing must put it back.
+            item(Operation::Activate, vec![id.clone()]),
+            // Makes a new one: undoing must remove it.
+            item(
+                Operation::Create,
+                vec![
+                    Item::enumeration(tag::OBJECT_TYPE, ObjectType::SecretData.value()),
+                    Item::structure(tag::ATTRIBUTES, vec![]),
+                ],
+            ),
+            item(
+                Operation::Get,
+                vec![Item::text(tag::UNIQUE_IDENTIFIER, "no-such-object")],
+            ),
+        ],
+    };
+    let r = c.send(&batch).await.unwrap();
+    let statuses: Vec<ResultStatus> = r.items.iter().map(|b| b.status).collect();
+    use ResultStatus::*;
+    assert_eq!(
+        statuses,
+        vec![
+            OperationUndone,
+            OperationUndone,
+            OperationUndone,
+            OperationFailed
+        ]
+    );
+    let made = uid(r.items[2].payload.as_ref().unwrap());
+    let state = c
+        .call(
+            Operation::GetAttributes,
+            vec![
+                id.clone(),
+                Item::enumeration(tag::ATTRIBUTE_REFERENCE, tag::STATE),
+            ],
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        state
+            .child(tag::ATTRIBUTES)
+            .unwrap()
+            .child(tag::STATE)
+            .unwrap()
+            .as_enumeration(),
+        Some(1),
+        "back to Pre-Active"
+    );
+    assert_eq!(
+        refused(c.call(Operation::Get, vec![made]).await),
+        ResultReason::ObjectNotFound,
+        "the created object is gone"
+    );
+    let all = c.call(Operation::Locate, vec![]).await.unwrap();
+    assert_eq!(
+        all.children_with(tag::UNIQUE_IDENTIFIER).count(),
+        1,
+        "the located object is still there"
+    );
+}

@@ -1,7 +1,7 @@
 //! Adjust Attribute (2.x): increment, decrement or negate a numeric (or
 //! negate a boolean) attribute in place, atomically.
 
-use super::attrs::{AttrRef, READ_ONLY};
+use super::attrs::AttrRef;
 use super::{Context, now, requested_uid, response, update_owned};
 use crate::kmip::tag;
 use crate::kmip::{KmipError, KmipResult, ResultReason};
@@ -16,12 +16,6 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     let r = AttrRef::from_reference(payload.child(tag::ATTRIBUTE_REFERENCE).ok_or_else(|| {
         KmipError::missing_data("Adjust Attribute needs an Attribute Reference")
     })?)?;
-    if matches!(r, AttrRef::Tag(t) if READ_ONLY.contains(&t)) {
-        return Err(KmipError::new(
-            ResultReason::AttributeReadOnly,
-            format!("{} is set by the server", r.describe()),
-        ));
-    }
     let kind = payload
         .child(tag::ADJUSTMENT_TYPE)
         .and_then(Item::as_enumeration)
@@ -30,6 +24,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
         .child(tag::ADJUSTMENT_VALUE)
         .map(|v| v.value.clone());
     let o = update_owned(ctx, uid, |o| {
+        super::edit_attributes::check_writable(o, &r)?;
         let slot = o
             .attributes
             .iter_mut()

@@ -27,6 +27,9 @@ const SEED: u32 = 0x02;
 const DERIVATION_BASE_OBJECT_LINK: u32 = 0x104;
 /// Longest derived value: 64 KiB is far beyond any key.
 const MAX_LEN: usize = 64 * 1024;
+/// PBKDF2 work a single request may ask for (iterations times output
+/// blocks), so one client cannot pin the server's threads.
+const MAX_PBKDF2_WORK: u64 = 10_000_000;
 
 struct Len(usize);
 impl hkdf::KeyType for Len {
@@ -114,6 +117,12 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
                 .ok_or_else(|| {
                     KmipError::missing_data("PBKDF2 needs a positive Iteration Count")
                 })?;
+            let blocks = len.div_ceil(20) as u64;
+            if u64::from(iterations.get()) * blocks > MAX_PBKDF2_WORK {
+                return Err(KmipError::invalid_field(format!(
+                    "PBKDF2 with {iterations} iterations for {len} bytes is more work than one request may ask"
+                )));
+            }
             let mut out = Zeroizing::new(vec![0u8; len]);
             pbkdf2::derive(alg, iterations, bytes(tag::SALT), &secret, &mut out);
             out

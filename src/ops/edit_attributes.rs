@@ -11,6 +11,9 @@ use crate::kmip::{KmipError, KmipResult, ResultReason};
 use crate::objects::{ManagedObject, State};
 use crate::ttlv::Item;
 
+/// What the key is: chosen when it is made, never edited afterwards.
+const FIXED_AT_CREATION: &[u32] = &[tag::CRYPTOGRAPHIC_ALGORITHM, tag::CRYPTOGRAPHIC_LENGTH];
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(super) enum Edit {
     Add,
@@ -45,9 +48,10 @@ fn carried(payload: &Item, wrapper: u32) -> KmipResult<Option<(Item, Option<i32>
     Ok(None)
 }
 
-fn check_writable(o: &ManagedObject, r: &AttrRef) -> KmipResult<()> {
+/// Read-only attributes, plus those a client sets only at creation.
+pub(super) fn check_writable(o: &ManagedObject, r: &AttrRef) -> KmipResult<()> {
     if let AttrRef::Tag(t) = r {
-        if READ_ONLY.contains(t) {
+        if READ_ONLY.contains(t) || FIXED_AT_CREATION.contains(t) {
             return Err(KmipError::new(
                 ResultReason::AttributeReadOnly,
                 format!("{} is set by the server", r.describe()),
@@ -151,6 +155,13 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item, edit: Edit) -> KmipResult<I
                     .filter(|(_, a)| AttrRef::of(a) == r)
                     .map(|(i, _)| i)
                     .collect();
+                if let Some((cur, _)) = &current
+                    && AttrRef::of(cur) != r
+                {
+                    return Err(KmipError::invalid_field(
+                        "the current and new values must be of the same attribute",
+                    ));
+                }
                 let target = match &current {
                     Some((cur, _)) => o.attributes.iter().position(|a| a == cur),
                     None => positions.get(index.unwrap_or(0).max(0) as usize).copied(),

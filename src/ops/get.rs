@@ -15,7 +15,19 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
             format!("object {uid} was destroyed"),
         ));
     }
-    if o.first_attribute(tag::SENSITIVE).and_then(Item::as_boolean) == Some(true) {
+    if o.first_attribute(tag::EXTRACTABLE)
+        .and_then(Item::as_boolean)
+        == Some(false)
+    {
+        return Err(KmipError::new(
+            ResultReason::NotExtractable,
+            "the object is not Extractable: its value never leaves the server",
+        ));
+    }
+    // A Sensitive value may leave only wrapped.
+    if o.first_attribute(tag::SENSITIVE).and_then(Item::as_boolean) == Some(true)
+        && payload.child(tag::KEY_WRAPPING_SPECIFICATION).is_none()
+    {
         return Err(KmipError::new(
             ResultReason::Sensitive,
             "the object is Sensitive: its value cannot leave the server in clear",

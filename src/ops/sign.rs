@@ -52,7 +52,12 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
         ECDSA | EC => {
             let alg = match p.hashing.unwrap_or(SHA_256) {
                 SHA_384 => &signature::ECDSA_P384_SHA384_ASN1_SIGNING,
-                _ => &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+                SHA_256 => &signature::ECDSA_P256_SHA256_ASN1_SIGNING,
+                other => {
+                    return Err(crypto::unsupported(format!(
+                        "ECDSA with hashing algorithm {other}"
+                    )));
+                }
             };
             let kp = EcdsaKeyPair::from_pkcs8(alg, &key)
                 .map_err(|_| crypto::failure("reading the EC private key"))?;

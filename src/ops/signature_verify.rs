@@ -43,7 +43,12 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
         RSA => rsa_algorithm(p.padding.unwrap_or(PAD_PSS), p.hashing.unwrap_or(SHA_256))?,
         ECDSA | EC => match p.hashing.unwrap_or(SHA_256) {
             SHA_384 => &signature::ECDSA_P384_SHA384_ASN1,
-            _ => &signature::ECDSA_P256_SHA256_ASN1,
+            SHA_256 => &signature::ECDSA_P256_SHA256_ASN1,
+            other => {
+                return Err(crypto::unsupported(format!(
+                    "ECDSA with hashing algorithm {other}"
+                )));
+            }
         },
         other => {
             return Err(crypto::unsupported(format!(

@@ -172,11 +172,11 @@ fn wrapping_key(ctx: &Context<'_>, uid: &str) -> KmipResult<Zeroizing<Vec<u8>>> 
             format!("the wrapping key is {}, not Active", k.state.name()),
         ));
     }
-    if let Some(mask) = k
+    let mask = k
         .first_attribute(tag::CRYPTOGRAPHIC_USAGE_MASK)
         .and_then(Item::as_integer)
-        && mask & USAGE_WRAP_KEY == 0
-    {
+        .unwrap_or(0);
+    if mask & USAGE_WRAP_KEY == 0 {
         return Err(KmipError::new(
             ResultReason::IncompatibleCryptographicUsageMask,
             "the wrapping key may not wrap keys (no Wrap Key in its usage mask)",

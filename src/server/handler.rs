@@ -145,6 +145,30 @@ const USES_UID: &[Operation] = &[
     Operation::MACVerify,
 ];
 
+/// Operations whose answer names objects they made.
+const CREATES_OBJECT: &[Operation] = &[
+    Operation::Create,
+    Operation::CreateKeyPair,
+    Operation::Register,
+    Operation::DeriveKey,
+    Operation::ReKey,
+];
+
+/// Operations that change the object they name.
+const CHANGES_OBJECT: &[Operation] = &[
+    Operation::Get,
+    Operation::AddAttribute,
+    Operation::ModifyAttribute,
+    Operation::DeleteAttribute,
+    Operation::SetAttribute,
+    Operation::AdjustAttribute,
+    Operation::Activate,
+    Operation::Revoke,
+    Operation::Destroy,
+    Operation::ReKey,
+    Operation::GetUsageAllocation,
+];
+
 /// Runs the batch items in order, honouring the Batch Error Continuation
 /// Option: Stop ends the batch at the first failure, Continue runs every
 /// item, Undo puts every object the batch touched back as it was and
@@ -161,11 +185,16 @@ fn run_batch(ctx: &Context<'_>, req: &RequestMessage) -> Vec<ResponseBatchItem> 
         let id = bi.unique_batch_item_id.clone();
         let op = Operation::from_u32(bi.operation);
         let payload = with_placeholder(op, bi.payload.as_ref(), placeholder.as_deref());
+        // Remember how an object the item may change looked before, if
+        // the caller may change it at all (nothing else can be undone).
         if undoing
+            && op.is_some_and(|o| CHANGES_OBJECT.contains(&o))
             && let Some(uid) = payload.as_ref().and_then(uid_in)
             && !before.iter().any(|(u, _)| u == uid)
+            && let Ok(Some(o)) = ctx.keystore.load(uid)
+            && (ctx.admin || o.owner == ctx.identity.fingerprint)
         {
-            before.push((uid.to_owned(), ctx.keystore.load(uid).ok().flatten()));
+            before.push((uid.to_owned(), Some(o)));
         }
         let result = match op {
             None => Err(KmipError::new(
@@ -186,7 +215,12 @@ fn run_batch(ctx: &Context<'_>, req: &RequestMessage) -> Vec<ResponseBatchItem> 
                     tag::UNIQUE_IDENTIFIER,
                 ] {
                     if let Some(uid) = payload.child(t).and_then(crate::ttlv::Item::as_text) {
-                        if undoing && !before.iter().any(|(u, _)| u == uid) {
+                        // Only a creating operation's answer names new objects
+                        // (a Locate's names existing ones).
+                        if undoing
+                            && op.is_some_and(|o| CREATES_OBJECT.contains(&o))
+                            && !before.iter().any(|(u, _)| u == uid)
+                        {
                             before.push((uid.to_owned(), None));
                         }
                         placeholder = Some(uid.to_owned());
