@@ -107,6 +107,7 @@ fn handler(c: &mut Criterion) {
         max_batch_items: 1000,
         info: ServerInfo::default(),
         admins: Vec::new(),
+        metrics: None,
     };
     let identity = Identity::from_certificate(b"not a certificate");
     let msg = RequestMessage {

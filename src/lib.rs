@@ -9,6 +9,7 @@ pub mod client;
 pub mod config;
 pub mod keystore;
 pub mod kmip;
+pub mod metrics;
 pub mod objects;
 pub mod ops;
 pub mod pki;

@@ -21,16 +21,44 @@ pub struct Handler {
     pub info: ServerInfo,
     /// Identity patterns with access to every object (`auth.admins`).
     pub admins: Vec<String>,
+    pub metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
 }
 
 /// The outcome of one request, for logs and (later) metrics.
 pub struct Outcome {
     pub bytes: Vec<u8>,
     pub operations: Vec<(Option<u32>, ResultStatus)>,
+    /// Each batch item's operation, status and reason, for the metrics.
+    pub results: Vec<(Option<u32>, ResultStatus, Option<ResultReason>)>,
 }
 
 impl Handler {
     pub fn handle(&self, identity: &Identity, request: &[u8]) -> Outcome {
+        let started = std::time::Instant::now();
+        let outcome = self.answer(identity, request);
+        if let Some(m) = &self.metrics {
+            let name = |op: Option<u32>| {
+                op.and_then(Operation::from_u32)
+                    .map_or("Unknown", Operation::name)
+            };
+            for (op, status, reason) in &outcome.results {
+                m.requests
+                    .with_label_values(&[
+                        name(*op),
+                        status.name(),
+                        reason.map_or("", ResultReason::name),
+                    ])
+                    .inc();
+            }
+            let first = outcome.results.first().and_then(|(op, _, _)| *op);
+            m.latency
+                .with_label_values(&[name(first)])
+                .observe(started.elapsed().as_secs_f64());
+        }
+        outcome
+    }
+
+    fn answer(&self, identity: &Identity, request: &[u8]) -> Outcome {
         let (mut response, max_size) = self.respond(identity, request);
         let mut item = response.to_item();
         if let Some(max) = max_size {
@@ -57,6 +85,11 @@ impl Handler {
                 .items
                 .iter()
                 .map(|b| (b.operation, b.status))
+                .collect(),
+            results: response
+                .items
+                .iter()
+                .map(|b| (b.operation, b.status, b.reason))
                 .collect(),
         }
     }

@@ -34,6 +34,8 @@ pub enum ServerError {
     },
     #[error(transparent)]
     Config(#[from] crate::config::ConfigError),
+    #[error("metrics: {0}")]
+    Metrics(String),
     #[error("admin socket {path}: {source}")]
     Admin {
         path: std::path::PathBuf,
@@ -69,6 +71,8 @@ async fn rewrap_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) {
 /// [`ServerHandle::shutdown`] and then [`ServerHandle::wait`].
 pub struct ServerHandle {
     pub local_addr: SocketAddr,
+    /// Where /metrics, /healthz and /readyz are served.
+    pub metrics_addr: SocketAddr,
     shutdown: CancellationToken,
     task: JoinHandle<()>,
 }
@@ -109,12 +113,26 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
         }
     })?;
     tokio::spawn(rewrap_loop(keystore.clone(), shutdown.clone()));
+    let metrics =
+        Arc::new(crate::metrics::Metrics::new().map_err(|e| ServerError::Metrics(e.to_string()))?);
+    let metrics_addr = crate::metrics::serve(
+        config.metrics_listen,
+        metrics.clone(),
+        keystore.clone(),
+        shutdown.clone(),
+    )
+    .await
+    .map_err(|source| ServerError::Bind {
+        addr: config.metrics_listen,
+        source,
+    })?;
     let handler = Arc::new(Handler {
         keystore,
         limits: config.limits.codec(),
         max_batch_items: config.limits.max_batch_items,
         info: ServerInfo::default(),
         admins: config.auth.admins.clone(),
+        metrics: Some(metrics),
     });
     let task = tokio::spawn(accept_loop(
         listener,
@@ -126,6 +144,7 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
     info!(addr = %local_addr, "KMIP listener ready (mutual TLS)");
     Ok(ServerHandle {
         local_addr,
+        metrics_addr,
         shutdown,
         task,
     })
@@ -156,6 +175,9 @@ async fn accept_loop(
             }
         };
         let Ok(permit) = slots.clone().try_acquire_owned() else {
+            if let Some(m) = &handler.metrics {
+                m.refused.with_label_values(&["connection_limit"]).inc();
+            }
             warn!(%peer, limit = limits.max_connections, "connection refused: limit reached");
             drop(tcp);
             continue;
@@ -200,10 +222,18 @@ async fn serve_one(
     {
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
+            if let Some(m) = &handler.metrics {
+                m.refused.with_label_values(&["tls_handshake"]).inc();
+            }
             warn!(%peer, error = %e, "TLS handshake failed");
             return;
         }
         Err(_) => {
+            if let Some(m) = &handler.metrics {
+                m.refused
+                    .with_label_values(&["tls_handshake_timeout"])
+                    .inc();
+            }
             warn!(%peer, "TLS handshake timed out");
             return;
         }
@@ -225,5 +255,12 @@ async fn serve_one(
         peer,
         identity,
     };
+    let open = handler.metrics.as_ref().map(|m| m.connections_open.clone());
+    if let Some(g) = &open {
+        g.inc();
+    }
     conn.serve(handler, limits, shutdown).await;
+    if let Some(g) = &open {
+        g.dec();
+    }
 }

@@ -57,6 +57,7 @@ impl TestServer {
 pub fn test_config(dir: &Path) -> Config {
     let mut config = Config {
         listen: "127.0.0.1:0".parse().unwrap(),
+        metrics_listen: "127.0.0.1:0".parse().unwrap(),
         data_dir: dir.to_owned(),
         tls: TlsConfig::in_dir(&dir.join("certs")),
         ..Config::default()
