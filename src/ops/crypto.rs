@@ -82,13 +82,22 @@ pub(super) fn params_for(payload: &Item, key: &ManagedObject) -> Params {
     }
 }
 
-/// The caller's key, Active, whose usage mask allows `usage`.
+/// The caller's key, whose usage mask allows `usage`, in a state that
+/// allows it: protecting (encrypt, sign, MAC) needs an Active key;
+/// processing (decrypt, verify) also accepts a Deactivated or Compromised
+/// one, so data protected before a revocation can still be read.
 pub(super) fn usable_key(ctx: &Context<'_>, uid: &str, usage: i32) -> KmipResult<ManagedObject> {
     let o = load_owned(ctx, uid)?;
-    if o.state != State::Active {
+    let processing = matches!(usage, USAGE_DECRYPT | USAGE_VERIFY | USAGE_MAC_VERIFY);
+    let allowed = match o.state {
+        State::Active => true,
+        State::Deactivated | State::Compromised => processing,
+        _ => false,
+    };
+    if !allowed {
         return Err(KmipError::new(
             ResultReason::WrongKeyLifecycleState,
-            format!("the key is {}, not Active", o.state.name()),
+            format!("a {} key cannot be used for this", o.state.name()),
         ));
     }
     let mask = o
