@@ -3,7 +3,7 @@
 //! as X.509 SubjectPublicKeyInfo; the two objects link to each other and
 //! are written in one atomic batch.
 
-use super::{Context, new_object, request_attributes, response};
+use super::{Context, link, new_object, request_attributes, response};
 use crate::kmip::tag;
 use crate::kmip::{KmipError, KmipResult, ObjectType, ResultReason};
 use crate::ttlv::{Bytes, Item};
@@ -66,12 +66,24 @@ fn failed(what: &str) -> KmipError {
     KmipError::new(ResultReason::CryptographicFailure, format!("{what} failed"))
 }
 
+type EncodedPair = (zeroize::Zeroizing<Vec<u8>>, Vec<u8>, i32);
+
+/// The generated pair as owned DER (the private half wiped on drop).
+fn encoded(
+    private: &[u8],
+    public: Result<aws_lc_rs::encoding::PublicKeyX509Der<'static>, aws_lc_rs::error::Unspecified>,
+    bits: i32,
+) -> KmipResult<EncodedPair> {
+    let public = public.map_err(|_| failed("public key encoding"))?;
+    Ok((
+        zeroize::Zeroizing::new(private.to_vec()),
+        public.as_ref().to_vec(),
+        bits,
+    ))
+}
+
 /// (private PKCS#8, public SPKI) DER for the requested algorithm and size.
-fn generate(
-    algorithm: u32,
-    length: i32,
-    curve: Option<u32>,
-) -> KmipResult<(zeroize::Zeroizing<Vec<u8>>, Vec<u8>, i32)> {
+fn generate(algorithm: u32, length: i32, curve: Option<u32>) -> KmipResult<EncodedPair> {
     use aws_lc_rs::signature::{
         ECDSA_P256_SHA256_ASN1_SIGNING, ECDSA_P384_SHA384_ASN1_SIGNING, EcdsaKeyPair, KeyPair,
     };
@@ -90,15 +102,8 @@ fn generate(
             };
             let kp = RsaKeyPair::generate(size).map_err(|_| failed("RSA key generation"))?;
             let private = kp.as_der().map_err(|_| failed("PKCS#8 encoding"))?;
-            let public = kp
-                .public_key()
-                .as_der()
-                .map_err(|_| failed("public key encoding"))?;
-            Ok((
-                zeroize::Zeroizing::new(private.as_ref().to_vec()),
-                public.as_ref().to_vec(),
-                length,
-            ))
+            let public = kp.public_key().as_der();
+            encoded(private.as_ref(), public, length)
         }
         ECDSA | EC => {
             let (alg, bits) = match (curve, length) {
@@ -112,31 +117,14 @@ fn generate(
             };
             let kp = EcdsaKeyPair::generate(alg).map_err(|_| failed("EC key generation"))?;
             let private = kp.to_pkcs8v1().map_err(|_| failed("PKCS#8 encoding"))?;
-            let public = kp
-                .public_key()
-                .as_der()
-                .map_err(|_| failed("public key encoding"))?;
-            Ok((
-                zeroize::Zeroizing::new(private.as_ref().to_vec()),
-                public.as_ref().to_vec(),
-                bits,
-            ))
+            let public = kp.public_key().as_der();
+            encoded(private.as_ref(), public, bits)
         }
         other => Err(KmipError::new(
             ResultReason::InvalidField,
             format!("cannot create key pairs for algorithm {other}; use RSA or EC"),
         )),
     }
-}
-
-fn link(kind: u32, uid: &str) -> Item {
-    Item::structure(
-        tag::LINK,
-        vec![
-            Item::enumeration(tag::LINK_TYPE, kind),
-            Item::text(tag::LINKED_OBJECT_IDENTIFIER, uid),
-        ],
-    )
 }
 
 pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {

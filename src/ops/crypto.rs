@@ -325,3 +325,27 @@ pub(super) fn rsa_decrypt(
     out.truncate(n);
     Ok(out)
 }
+
+/// The answer of the verify operations: the key's id and whether the
+/// signature or MAC held (Validity Indicator Valid / Invalid).
+pub(super) fn validity(uid: String, valid: bool) -> Item {
+    const VALID: u32 = 0x01;
+    const INVALID: u32 = 0x02;
+    super::response(vec![
+        Item::text(tag::UNIQUE_IDENTIFIER, uid),
+        Item::enumeration(tag::VALIDITY_INDICATOR, if valid { VALID } else { INVALID }),
+    ])
+}
+
+/// The caller's HMAC key for `usage`, ready to use.
+pub(super) fn hmac_key(
+    ctx: &Context<'_>,
+    payload: &Item,
+    usage: i32,
+) -> KmipResult<(ManagedObject, aws_lc_rs::hmac::Key)> {
+    let uid = super::requested_uid(payload)?;
+    let o = usable_key(ctx, uid, usage)?;
+    let (key, _, algorithm) = material(&o)?;
+    let alg = hmac_algorithm(params_for(payload, &o).algorithm.unwrap_or(algorithm))?;
+    Ok((o, aws_lc_rs::hmac::Key::new(alg, &key)))
+}

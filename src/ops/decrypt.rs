@@ -40,8 +40,12 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
             )
         })
     };
-    let decryption_context = |iv: &[u8]| -> KmipResult<DecryptionContext> {
-        let iv: [u8; 16] = iv
+    // ECB takes no IV; the other block modes take the client's.
+    let block_context = |mode: u32| -> KmipResult<DecryptionContext> {
+        if mode == MODE_ECB {
+            return Ok(DecryptionContext::None);
+        }
+        let iv: [u8; 16] = need_iv()?
             .try_into()
             .map_err(|_| KmipError::invalid_field("the IV must be 16 bytes for AES"))?;
         Ok(DecryptionContext::Iv128(FixedLength::from(iv)))
@@ -54,11 +58,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
                 PaddedBlockDecryptingKey::cbc_pkcs7(cipher_key(&key)?)
             }
             .map_err(|_| crypto::failure("cipher setup"))?;
-            let c = if mode == MODE_ECB {
-                DecryptionContext::None
-            } else {
-                decryption_context(need_iv()?)?
-            };
+            let c = block_context(mode)?;
             k.decrypt(&mut data, c)
                 .map_err(|_| crypto::failure("decryption (bad padding or key)"))?
                 .to_vec()
@@ -70,11 +70,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
                 _ => DecryptingKey::ecb(cipher_key(&key)?),
             }
             .map_err(|_| crypto::failure("cipher setup"))?;
-            let c = if mode == MODE_ECB {
-                DecryptionContext::None
-            } else {
-                decryption_context(need_iv()?)?
-            };
+            let c = block_context(mode)?;
             k.decrypt(&mut data, c)
                 .map_err(|_| crypto::failure("decryption"))?
                 .to_vec()

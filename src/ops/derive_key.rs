@@ -5,7 +5,7 @@
 //! and, for Blowfish, RustCrypto.
 
 use super::crypto::{self, SHA_256, SHA_384, SHA_512};
-use super::{Context, load_owned, new_object, object_type_of, request_attributes, response};
+use super::{Context, link, load_owned, new_object, object_type_of, request_attributes, response};
 use crate::kmip::tag;
 use crate::kmip::{KmipError, KmipResult, ObjectType, ResultReason};
 use crate::ttlv::{Bytes, Item};
@@ -233,13 +233,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
             )],
         )
     };
-    attrs.push(Item::structure(
-        tag::LINK,
-        vec![
-            Item::enumeration(tag::LINK_TYPE, DERIVATION_BASE_OBJECT_LINK),
-            Item::text(tag::LINKED_OBJECT_IDENTIFIER, base.uid.clone()),
-        ],
-    ));
+    attrs.push(link(DERIVATION_BASE_OBJECT_LINK, &base.uid));
     let o = new_object(ctx, object_type, attrs, object)?;
     ctx.keystore.insert(&o)?;
     Ok(response(vec![Item::text(tag::UNIQUE_IDENTIFIER, o.uid)]))

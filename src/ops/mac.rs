@@ -1,28 +1,20 @@
 //! MAC: HMAC (SHA-1, SHA-2) of the request's data under the caller's key.
 
 use super::crypto::{self, USAGE_MAC_GENERATE};
-use super::{Context, requested_uid, response};
+use super::{Context, response};
 use crate::kmip::KmipResult;
 use crate::kmip::tag;
 use crate::ttlv::Item;
 use aws_lc_rs::hmac;
 
 pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
-    let uid = requested_uid(payload)?;
-    let o = crypto::usable_key(ctx, uid, USAGE_MAC_GENERATE)?;
-    let (key, _, algorithm) = crypto::material(&o)?;
-    let alg = crypto::hmac_algorithm(
-        crypto::params_for(payload, &o)
-            .algorithm
-            .unwrap_or(algorithm),
-    )?;
-    let tag_bytes = hmac::sign(&hmac::Key::new(alg, &key), crypto::data(payload)?);
+    let (o, key) = crypto::hmac_key(ctx, payload, USAGE_MAC_GENERATE)?;
+    let mac = hmac::sign(&key, crypto::data(payload)?);
     Ok(response(vec![
         Item::text(tag::UNIQUE_IDENTIFIER, o.uid),
-        Item::bytes(tag::MAC_DATA, tag_bytes.as_ref()),
+        Item::bytes(tag::MAC_DATA, mac.as_ref()),
     ]))
 }
-
 #[cfg(test)]
 mod tests {
     use aws_lc_rs::hmac;

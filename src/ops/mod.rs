@@ -262,6 +262,17 @@ fn update_owned(
         .ok_or_else(|| not_found(uid))
 }
 
+/// A Link attribute to another object.
+fn link(kind: u32, uid: &str) -> Item {
+    Item::structure(
+        tag::LINK,
+        vec![
+            Item::enumeration(tag::LINK_TYPE, kind),
+            Item::text(tag::LINKED_OBJECT_IDENTIFIER, uid),
+        ],
+    )
+}
+
 /// Fresh key material from the system's DRBG (aws-lc), wiped on drop
 /// once it has been moved into a key block.
 fn random_bytes(len: usize) -> KmipResult<crate::ttlv::Bytes> {

@@ -4,7 +4,7 @@
 //! atomic write. With an Offset, the new key's dates follow it.
 
 use super::{
-    Context, follow_dates, may_access, new_object, not_found, now, requested_uid, response,
+    Context, follow_dates, link, may_access, new_object, not_found, now, requested_uid, response,
 };
 use crate::kmip::tag;
 use crate::kmip::{KmipError, KmipResult, ObjectType, ResultReason};
@@ -13,16 +13,6 @@ use crate::ttlv::{Item, Value};
 
 const REPLACEMENT_OBJECT_LINK: u32 = 0x106;
 const REPLACED_OBJECT_LINK: u32 = 0x107;
-
-fn link(kind: u32, uid: &str) -> Item {
-    Item::structure(
-        tag::LINK,
-        vec![
-            Item::enumeration(tag::LINK_TYPE, kind),
-            Item::text(tag::LINKED_OBJECT_IDENTIFIER, uid),
-        ],
-    )
-}
 
 pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     let uid = requested_uid(payload)?;

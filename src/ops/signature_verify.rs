@@ -4,14 +4,11 @@
 use super::crypto::{
     self, EC, ECDSA, PAD_PKCS1V15, PAD_PSS, RSA, SHA_256, SHA_384, SHA_512, USAGE_VERIFY,
 };
-use super::{Context, requested_uid, response};
+use super::{Context, requested_uid};
 use crate::kmip::tag;
 use crate::kmip::{KmipError, KmipResult};
 use crate::ttlv::Item;
 use aws_lc_rs::signature::{self, UnparsedPublicKey, VerificationAlgorithm};
-
-const VALID: u32 = 0x01;
-const INVALID: u32 = 0x02;
 
 fn rsa_algorithm(padding: u32, hashing: u32) -> KmipResult<&'static dyn VerificationAlgorithm> {
     Ok(match (padding, hashing) {
@@ -59,8 +56,5 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     let valid = UnparsedPublicKey::new(alg, key.as_slice())
         .verify(data, sig)
         .is_ok();
-    Ok(response(vec![
-        Item::text(tag::UNIQUE_IDENTIFIER, o.uid),
-        Item::enumeration(tag::VALIDITY_INDICATOR, if valid { VALID } else { INVALID }),
-    ]))
+    Ok(crypto::validity(o.uid, valid))
 }
