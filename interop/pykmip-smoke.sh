@@ -17,23 +17,9 @@ fi
 cargo build --release --bin lkm -q
 
 WORK=$(mktemp -d)
-SERVER_PID=""
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill -TERM "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
+cleanup() { lkm_stop_dev; rm -rf "$WORK"; }
 trap cleanup EXIT
-
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-PORT=$(free_port)
-"$LKM_BIN" serve --dev --data "$WORK/data" --listen "127.0.0.1:$PORT" \
-  --metrics-listen "127.0.0.1:$(free_port)" >"$WORK/server.out" 2>"$WORK/server.log" &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-  grep -q "listening on" "$WORK/server.out" 2>/dev/null && break
-  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
-  sleep 0.1
-done
-C="$WORK/data/certs"
-"$VENV/bin/python" interop/pykmip_smoke.py 127.0.0.1 "$PORT" "$C/client.crt" "$C/client.key" "$C/ca.crt"
-"$VENV/bin/python" interop/pykmip_flows.py 127.0.0.1 "$PORT" "$C/client.crt" "$C/client.key" "$C/ca.crt"
+lkm_start_dev "$WORK"
+C="$LKM_CERTS"
+"$VENV/bin/python" interop/pykmip_smoke.py 127.0.0.1 "$LKM_PORT" "$C/client.crt" "$C/client.key" "$C/ca.crt"
+"$VENV/bin/python" interop/pykmip_flows.py 127.0.0.1 "$LKM_PORT" "$C/client.crt" "$C/client.key" "$C/ca.crt"

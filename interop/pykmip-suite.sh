@@ -16,23 +16,14 @@ while [ $# -gt 0 ] && [ "$1" != "--" ]; do versions+=("$1"); shift; done
 cargo build --release --bin lkm -q
 
 status=0
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 for v in "${versions[@]}"; do
   WORK=$(mktemp -d)
-  PORT=$(free_port)
-  "$LKM_BIN" serve --dev --data "$WORK/data" --listen "127.0.0.1:$PORT" \
-    --metrics-listen "127.0.0.1:$(free_port)" >"$WORK/server.out" 2>"$WORK/server.log" &
-  pid=$!
-  for _ in $(seq 1 100); do
-    grep -q "listening on" "$WORK/server.out" 2>/dev/null && break
-    sleep 0.1
-  done
-  C="$WORK/data/certs"
+  lkm_start_dev "$WORK"
+  C="$LKM_CERTS"
   echo "== PyKMIP suite, KMIP $v"
   PYKMIP_KMIP_VERSION="$v" PYKMIP_VENV="$CACHE/venv" PYKMIP_WORKDIR="$CACHE/suite" \
-    bash "$HARNESS" 127.0.0.1 "$PORT" "$C/client.crt" "$C/client.key" "$C/ca.crt" -- "$@" || status=$?
-  kill -TERM "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+    bash "$HARNESS" 127.0.0.1 "$LKM_PORT" "$C/client.crt" "$C/client.key" "$C/ca.crt" -- "$@" || status=$?
+  lkm_stop_dev
   rm -rf "$WORK"
 done
 exit "$status"

@@ -19,18 +19,10 @@ from kmip.core.factories import attributes as attribute_factories
 from kmip.pie import client as pie_client
 from kmip.services.kmip_client import KMIPProxy
 
+from checks import Checks
+
 host, port, cert, key, ca = sys.argv[1:6]
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
+check = Checks("pykmip-flows")
 
 
 conf = tempfile.NamedTemporaryFile("w", suffix=".conf")
@@ -117,5 +109,4 @@ with pie_client.ProxyKmipClient(kmip_version=enums.KMIPVersion.KMIP_1_1,
         enums.AttributeType.NAME, attributes.Name.create("vm-1138-disk-0",
                                                          enums.NameType.UNINTERPRETED_TEXT_STRING))]) == [])
 
-print(f"pykmip-flows: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish()

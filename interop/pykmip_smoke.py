@@ -13,19 +13,11 @@ from kmip.core import enums
 from kmip.core.messages.contents import ProtocolVersion
 from kmip.services.kmip_client import KMIPProxy
 
+from checks import Checks
+
 host, port, cert, key, ca = sys.argv[1:6]
 EXPECTED = [(2, 1), (2, 0), (1, 4), (1, 3), (1, 2), (1, 1), (1, 0)]
-passed = failed = 0
-
-
-def check(name, ok, detail=""):
-    global passed, failed
-    if ok:
-        passed += 1
-        print(f"ok   {name}")
-    else:
-        failed += 1
-        print(f"FAIL {name} {detail}")
+check = Checks("pykmip-smoke")
 
 
 # An empty config file keeps PyKMIP from reading ~/.pykmip or /etc/pykmip.
@@ -56,5 +48,4 @@ with tempfile.NamedTemporaryFile("w", suffix=".conf") as conf:
         finally:
             client.close()
 
-print(f"pykmip-smoke: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish()

@@ -33,3 +33,32 @@ lkm_require_cargo() {
     exit 1
   }
 }
+
+lkm_free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
+# Starts `lkm serve --dev` with its data in $1 on free loopback ports and
+# waits until it listens. Sets LKM_PORT, LKM_PID and LKM_CERTS.
+lkm_start_dev() {
+  local work=$1
+  LKM_PORT=$(lkm_free_port)
+  "$LKM_BIN" serve --dev --data "$work/data" --listen "127.0.0.1:$LKM_PORT" \
+    --metrics-listen "127.0.0.1:$(lkm_free_port)" >"$work/server.out" 2>"$work/server.log" &
+  LKM_PID=$!
+  LKM_CERTS="$work/data/certs"
+  for _ in $(seq 1 100); do
+    grep -q "listening on" "$work/server.out" 2>/dev/null && return 0
+    kill -0 "$LKM_PID" 2>/dev/null || { cat "$work/server.log" >&2; return 1; }
+    sleep 0.1
+  done
+  echo "[lkm] the dev server did not start" >&2
+  return 1
+}
+
+lkm_stop_dev() {
+  if [ -n "${LKM_PID:-}" ]; then
+    kill -TERM "$LKM_PID" 2>/dev/null || true
+    wait "$LKM_PID" 2>/dev/null || true
+  fi
+}
