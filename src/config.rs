@@ -24,6 +24,7 @@ pub struct Config {
     pub auth: AuthConfig,
     pub limits: LimitsConfig,
     pub log: LogConfig,
+    pub kmip: KmipConfig,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -44,6 +45,31 @@ pub struct AuthConfig {
     /// SHA-256 fingerprint (hex), or `cn:NAME` for its subject common name.
     /// Everyone else sees only the objects it created or registered.
     pub admins: Vec<String>,
+}
+
+/// Choices where the KMIP specification and widely used clients disagree.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct KmipConfig {
+    /// How Get answers a key wrapped with Encoding Option "No Encoding".
+    pub wrapped_key_value: WrappedKeyValue,
+}
+
+/// The form of a Key Value wrapped without TTLV encoding. The specification
+/// says the wrapped bytes are those of the Key Material "within the Key
+/// Value structure", and its 1.4 test cases show that structure; its 1.1,
+/// 1.2 and 2.0 test cases show a bare Byte String instead. PyKMIP (client
+/// and server) only reads the structure.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "kebab-case")]
+pub enum WrappedKeyValue {
+    /// A structure in KMIP 1.x, a Byte String in 2.x.
+    #[default]
+    Auto,
+    /// Always a bare Byte String.
+    ByteString,
+    /// Always a Key Value structure holding the wrapped Key Material.
+    Structure,
 }
 
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
@@ -99,6 +125,7 @@ impl Default for Config {
             auth: AuthConfig::default(),
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
+            kmip: KmipConfig::default(),
         }
     }
 }

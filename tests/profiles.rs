@@ -15,6 +15,7 @@
 mod common;
 
 use lkm::client::Client;
+use lkm::config::WrappedKeyValue;
 use lkm::kmip::{ProtocolVersion, tag};
 use lkm::ttlv::xml::{self, Content, Element};
 use lkm::ttlv::{self, Item, Limits, Tag, Value, describe_tag, tag_by_attribute_name, tag_by_name};
@@ -282,8 +283,21 @@ fn compare_children(
 /// Runs files in order on one fresh server: a line of the manifest may
 /// chain cases that build on each other (SASED-M-3 reads what SASED-M-2
 /// registered).
-async fn run_chain(paths: &[PathBuf]) -> Result<usize, String> {
-    let server = common::start().await;
+async fn run_chain(paths: &[PathBuf], settings: &[&str]) -> Result<usize, String> {
+    let mut form = None;
+    for setting in settings {
+        form = Some(match *setting {
+            "wrapped_key_value=byte-string" => WrappedKeyValue::ByteString,
+            "wrapped_key_value=structure" => WrappedKeyValue::Structure,
+            other => return Err(format!("unknown manifest setting {other}")),
+        });
+    }
+    let server = common::start_with(|c| {
+        if let Some(f) = form {
+            c.kmip.wrapped_key_value = f;
+        }
+    })
+    .await;
     let mut steps = 0;
     for path in paths {
         let name = path
@@ -353,7 +367,10 @@ fn manifest() -> Vec<String> {
 
 /// Profile and version from a file name: ("SKLC", "2.1") for SKLC-M-1-21.xml.
 fn classify(rel: &str) -> (String, String) {
-    let first = rel.split_whitespace().next().unwrap_or(rel);
+    let first = rel
+        .split_whitespace()
+        .find(|w| !w.contains('='))
+        .unwrap_or(rel);
     let name = first
         .rsplit('/')
         .next()
@@ -409,8 +426,10 @@ async fn claimed_profile_vectors_pass() {
     let mut table: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
     let mut failures = Vec::new();
     for rel in &files {
-        let chain: Vec<PathBuf> = rel.split_whitespace().map(resolve).collect();
-        let result = run_chain(&chain).await;
+        let (settings, names): (Vec<&str>, Vec<&str>) =
+            rel.split_whitespace().partition(|w| w.contains('='));
+        let chain: Vec<PathBuf> = names.into_iter().map(resolve).collect();
+        let result = run_chain(&chain, &settings).await;
         let row = table.entry(classify(rel)).or_default();
         match result {
             Ok(_) => row.0 += 1,

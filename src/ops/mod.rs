@@ -45,12 +45,14 @@ use tracing::error;
 #[derive(Clone, Debug)]
 pub struct ServerInfo {
     pub vendor_identification: String,
+    pub wrapped_key_value: crate::config::WrappedKeyValue,
 }
 
 impl Default for ServerInfo {
     fn default() -> Self {
         Self {
             vendor_identification: format!("lkm {}", env!("CARGO_PKG_VERSION")),
+            wrapped_key_value: crate::config::WrappedKeyValue::default(),
         }
     }
 }

@@ -3,6 +3,7 @@
 //! key with NIST key wrap (RFC 3394) or key wrap with padding (RFC 5649).
 
 use super::{Context, load_owned};
+use crate::config::WrappedKeyValue;
 use crate::kmip::tag;
 use crate::kmip::{KmipError, KmipResult, ResultReason};
 use crate::objects::State;
@@ -109,9 +110,10 @@ pub(super) fn wrap(ctx: &Context<'_>, object: Item, spec: &Item) -> KmipResult<I
         .and_then(|p| p.child(tag::BLOCK_CIPHER_MODE))
         .and_then(Item::as_enumeration)
         .unwrap_or(NIST_KEY_WRAP);
-    // With no Encoding Option, the key material itself is wrapped: that is
-    // what the OASIS test cases (TC-14x) and PyKMIP's suite expect; TTLV
-    // encoding of the whole Key Value is used when asked for by name.
+    // With no Encoding Option, the key material itself is wrapped, as the
+    // OASIS test cases (AX-M-2, TC-14x) expect; TTLV encoding of the whole
+    // Key Value is used when asked for by name. The form of the answer for
+    // an explicit No Encoding is `kmip.wrapped_key_value`.
     let encoding = spec
         .child(tag::ENCODING_OPTION)
         .and_then(Item::as_enumeration)
@@ -155,9 +157,24 @@ pub(super) fn wrap(ctx: &Context<'_>, object: Item, spec: &Item) -> KmipResult<I
     if let Some(e) = spec.child(tag::ENCODING_OPTION) {
         data.push(e.clone());
     }
+    let as_structure = encoding == NO_ENCODING
+        && spec.child(tag::ENCODING_OPTION).is_some()
+        && match ctx.server.wrapped_key_value {
+            WrappedKeyValue::Auto => !ctx.version.is_2x(),
+            WrappedKeyValue::ByteString => false,
+            WrappedKeyValue::Structure => true,
+        };
+    let value = if as_structure {
+        Item::structure(
+            tag::KEY_VALUE,
+            vec![Item::bytes(tag::KEY_MATERIAL, Bytes::new(wrapped))],
+        )
+    } else {
+        Item::bytes(tag::KEY_VALUE, Bytes::new(wrapped))
+    };
     Ok(map_block(object, |block| {
         for c in block.iter_mut().filter(|c| c.tag == tag::KEY_VALUE) {
-            *c = Item::bytes(tag::KEY_VALUE, Bytes::new(wrapped.clone()));
+            *c = value.clone();
         }
         block.push(Item::structure(tag::KEY_WRAPPING_DATA, data));
     }))

@@ -130,7 +130,10 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
         keystore,
         limits: config.limits.codec(),
         max_batch_items: config.limits.max_batch_items,
-        info: ServerInfo::default(),
+        info: ServerInfo {
+            wrapped_key_value: config.kmip.wrapped_key_value,
+            ..ServerInfo::default()
+        },
         admins: config.auth.admins.clone(),
         metrics: Some(metrics),
     });
