@@ -110,6 +110,7 @@ fn handler(c: &mut Criterion) {
         metrics: None,
     };
     let identity = Identity::from_certificate(b"not a certificate");
+    let peer: std::net::SocketAddr = ([127, 0, 0, 1], 5696).into();
     let msg = RequestMessage {
         header: RequestHeader::new(ProtocolVersion::new(2, 1), 1),
         items: vec![RequestBatchItem {
@@ -121,7 +122,7 @@ fn handler(c: &mut Criterion) {
     };
     let request = ttlv::encode(&msg.to_item());
     c.bench_function("handler DiscoverVersions request->response", |b| {
-        b.iter(|| black_box(handler.handle(&identity, black_box(&request))))
+        b.iter(|| black_box(handler.handle(&identity, peer, black_box(&request))))
     });
 }
 

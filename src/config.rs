@@ -25,6 +25,8 @@ pub struct Config {
     pub limits: LimitsConfig,
     pub log: LogConfig,
     pub kmip: KmipConfig,
+    /// How long the audit log keeps entries.
+    pub audit: crate::audit::Retention,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -126,6 +128,7 @@ impl Default for Config {
             limits: LimitsConfig::default(),
             log: LogConfig::default(),
             kmip: KmipConfig::default(),
+            audit: crate::audit::Retention::default(),
         }
     }
 }

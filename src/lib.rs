@@ -3,6 +3,7 @@
 //! the layers below each know only the ones under them.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod client;

@@ -58,6 +58,10 @@ async fn a_scrape_counts_exactly_what_was_done() {
         r#"lkm_kmip_requests_total{operation="Unknown",reason="OperationNotSupported",status="OperationFailed"} 1"#,
         "lkm_sealed 0",
         "lkm_connections_open 1",
+        "lkm_kmip_messages_total 4",
+        "lkm_tls_handshakes_total 1",
+        // Init, then one entry per batch item.
+        "lkm_audit_entries_total 5",
     ] {
         assert!(
             body.lines().any(|l| l == line),
@@ -72,6 +76,73 @@ async fn a_scrape_counts_exactly_what_was_done() {
         200
     );
     assert_eq!(http_get(server.handle.metrics_addr, "/readyz").await.0, 200);
+    let value = |name: &str| -> f64 {
+        body.lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or(-1.0)
+    };
+    assert!(value("lkm_kmip_received_bytes_total ") > 100.0);
+    assert!(value("lkm_kmip_sent_bytes_total ") > 100.0);
+    assert!(value("lkm_store_size_bytes ") >= 0.0);
+    assert!(value("lkm_audit_oldest_entry_timestamp_seconds ") > 1.7e9);
+}
+
+#[tokio::test]
+async fn objects_are_counted_by_type_and_state() {
+    let server = common::start().await;
+    let mut c = server.client(ProtocolVersion::new(2, 1)).await;
+    let mut uids = Vec::new();
+    for _ in 0..3 {
+        let p = c
+            .call(Operation::Create, common::create_aes256())
+            .await
+            .unwrap();
+        uids.push(common::uid_of(&p));
+    }
+    let uid = |u: &String| vec![lkm::ttlv::Item::text(lkm::kmip::tag::UNIQUE_IDENTIFIER, u)];
+    c.call(Operation::Activate, uid(&uids[0])).await.unwrap();
+    c.call(Operation::Destroy, uid(&uids[1])).await.unwrap();
+    // A refused change counts nothing: an Active key cannot be destroyed.
+    assert!(c.call(Operation::Destroy, uid(&uids[0])).await.is_err());
+    let (_, body) = http_get(server.handle.metrics_addr, "/metrics").await;
+    for line in [
+        r#"lkm_objects{state="Active",type="SymmetricKey"} 1"#,
+        r#"lkm_objects{state="PreActive",type="SymmetricKey"} 1"#,
+        r#"lkm_objects{state="Destroyed",type="SymmetricKey"} 1"#,
+    ] {
+        assert!(
+            body.lines().any(|l| l == line),
+            "missing {line:?} in:\n{body}"
+        );
+    }
+    let failures = |cause: &str| {
+        body.lines()
+            .any(|l| l == format!("lkm_tls_handshake_failures_total{{cause=\"{cause}\"}} 1"))
+    };
+    assert!(!failures("bad_certificate"));
+    // A client of another CA fails its handshake, counted by cause.
+    let other = tempfile::tempdir().unwrap();
+    lkm::pki::init(other.path(), false).unwrap();
+    let tls = lkm::server::tls::client_config(
+        &server.certs().join("ca.crt"),
+        &other.path().join("client.crt"),
+        &other.path().join("client.key"),
+    )
+    .unwrap();
+    let refused =
+        lkm::client::Client::connect(&server.addr, "localhost", tls, ProtocolVersion::new(2, 1))
+            .await;
+    if let Ok(mut c) = refused {
+        // TLS 1.3: the server's refusal arrives with the first read.
+        assert!(c.call(Operation::DiscoverVersions, vec![]).await.is_err());
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let (_, body) = http_get(server.handle.metrics_addr, "/metrics").await;
+    assert!(
+        body.lines()
+            .any(|l| l.starts_with("lkm_tls_handshake_failures_total{cause=")),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -6,33 +6,10 @@ mod common;
 use lkm::admin::{self, AdminRequest};
 use lkm::client::{Client, ClientError};
 use lkm::keystore::KeyStore;
-use lkm::kmip::{ObjectType, Operation, ProtocolVersion, ResultReason, tag};
+use lkm::kmip::{Operation, ProtocolVersion, ResultReason, tag};
 use lkm::seal::shares::ShareFile;
 use lkm::ttlv::Item;
 use std::sync::Arc;
-
-fn create_aes256() -> Vec<Item> {
-    vec![
-        Item::enumeration(tag::OBJECT_TYPE, ObjectType::SymmetricKey.value()),
-        Item::structure(
-            tag::ATTRIBUTES,
-            vec![
-                Item::enumeration(tag::CRYPTOGRAPHIC_ALGORITHM, 3),
-                Item::integer(tag::CRYPTOGRAPHIC_LENGTH, 256),
-                Item::integer(tag::CRYPTOGRAPHIC_USAGE_MASK, 12),
-            ],
-        ),
-    ]
-}
-
-fn uid_of(payload: &Item) -> String {
-    payload
-        .child(tag::UNIQUE_IDENTIFIER)
-        .unwrap()
-        .as_text()
-        .unwrap()
-        .to_owned()
-}
 
 #[tokio::test]
 async fn sealed_server_refuses_all_but_discovery_until_k_shares_arrive() {
@@ -51,7 +28,7 @@ async fn sealed_server_refuses_all_but_discovery_until_k_shares_arrive() {
     c.call(Operation::DiscoverVersions, vec![]).await.unwrap();
     c.call(Operation::Query, vec![]).await.unwrap();
     for (op, payload) in [
-        (Operation::Create, create_aes256()),
+        (Operation::Create, common::create_aes256()),
         (
             Operation::Get,
             vec![Item::text(tag::UNIQUE_IDENTIFIER, "x")],
@@ -111,8 +88,11 @@ async fn sealed_server_refuses_all_but_discovery_until_k_shares_arrive() {
     assert!(r.ok, "{}", r.message);
     assert!(!r.status.sealed);
 
-    let created = c.call(Operation::Create, create_aes256()).await.unwrap();
-    let uid = uid_of(&created);
+    let created = c
+        .call(Operation::Create, common::create_aes256())
+        .await
+        .unwrap();
+    let uid = common::uid_of(&created);
     let got = c
         .call(
             Operation::Get,
@@ -151,7 +131,11 @@ async fn keys_created_over_kmip_survive_kill_minus_nine() {
         let mut server = common::spawn_dev(&data, port).await;
         let mut c = dev_client(&data, port).await;
         for _ in 0..20 {
-            let uid = uid_of(&c.call(Operation::Create, create_aes256()).await.unwrap());
+            let uid = common::uid_of(
+                &c.call(Operation::Create, common::create_aes256())
+                    .await
+                    .unwrap(),
+            );
             let got = c
                 .call(
                     Operation::Get,

@@ -3,6 +3,7 @@
 //! can unseal it or ask its status. One JSON request per line, one JSON
 //! answer per line. `lkm unseal` and `lkm status` speak it.
 
+use crate::audit::Draft;
 use crate::keystore::{KeyStore, SealStatus};
 use crate::seal::shares::ShareFile;
 use serde::{Deserialize, Serialize};
@@ -27,6 +28,8 @@ pub enum AdminRequest {
         share: String,
     },
     Seal,
+    /// Adds a KEK version; records move to it in the background.
+    RotateKek,
 }
 
 impl Drop for AdminRequest {
@@ -78,8 +81,13 @@ fn answer(keystore: &KeyStore, req: &AdminRequest) -> AdminResponse {
             keystore.seal();
             Ok("sealed".to_owned())
         }
+        AdminRequest::RotateKek => keystore
+            .rotate_kek()
+            .map(|v| format!("KEK version {v} is now used for new records"))
+            .map_err(|e| e.to_string()),
+        // A parse error may quote the input: it is not repeated.
         AdminRequest::Unseal { share } => ShareFile::parse(share)
-            .map_err(|e| e.to_string())
+            .map_err(|_| "not a share file".to_owned())
             .and_then(|f| {
                 let index = f.index;
                 keystore
@@ -88,6 +96,22 @@ fn answer(keystore: &KeyStore, req: &AdminRequest) -> AdminResponse {
                     .map_err(|e| e.to_string())
             }),
     };
+    // Rotation records itself with the keyring it writes.
+    let action = match req {
+        AdminRequest::Unseal { .. } => Some("Unseal"),
+        AdminRequest::Seal => Some("Seal"),
+        AdminRequest::Status | AdminRequest::RotateKek => None,
+    };
+    if let Some(action) = action {
+        let draft = Draft::new("admin-socket", action);
+        let draft = match &result {
+            Ok(m) => draft.detail(m.clone()),
+            Err(m) => draft.failed(m.clone()),
+        };
+        if let Err(e) = keystore.record(&draft) {
+            warn!(error = %e, "the audit log cannot be written");
+        }
+    }
     let status = keystore.status().into();
     match result {
         Ok(message) => AdminResponse {

@@ -1,5 +1,6 @@
-//! The `lkm` command line: serve, certs, client, config.
+//! The `lkm` command line: serve, certs, client, config, audit.
 
+mod audit;
 mod client;
 mod seal;
 mod serve;
@@ -33,8 +34,15 @@ enum Command {
     Unseal(seal::UnsealArgs),
     /// Show whether a running server is sealed, and how many shares it has.
     Status(seal::SocketArgs),
+    /// Add a KEK version to a running server; records move to it in the background.
+    RotateKek(seal::SocketArgs),
     /// Talk KMIP to a server.
     Client(Box<client::ClientArgs>),
+    /// Read and check the activity log.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
+    },
     /// Show configuration.
     Config {
         #[command(subcommand)]
@@ -82,6 +90,8 @@ pub fn run() -> i32 {
         Command::Init(args) => seal::init(args),
         Command::Unseal(args) => seal::unseal(args),
         Command::Status(args) => seal::status(args),
+        Command::RotateKek(args) => seal::rotate_kek(args),
+        Command::Audit { command } => audit::run(command),
         Command::Config {
             command: ConfigCommand::Defaults,
         } => {

@@ -123,3 +123,12 @@ pub fn status(args: SocketArgs) -> Result<(), String> {
     }
     Ok(())
 }
+
+pub fn rotate_kek(args: SocketArgs) -> Result<(), String> {
+    let r = admin::request(&args.path(), &AdminRequest::RotateKek)?;
+    if !r.ok {
+        return Err(r.message);
+    }
+    println!("{}", r.message);
+    Ok(())
+}

@@ -1,6 +1,7 @@
 //! `lkm serve`: load the configuration (or the dev defaults), start the
 //! listener, and stop gracefully on SIGTERM or ctrl-c.
 
+use crate::audit::Draft;
 use crate::config::{Config, TlsConfig};
 use crate::keystore::KeyStore;
 use crate::seal::shares::ShareFile;
@@ -122,13 +123,24 @@ fn open_keystore(config: &Config, dev: bool) -> Result<Arc<KeyStore>, String> {
         share_files.push(path);
     }
     for path in &share_files {
-        match ShareFile::read(path).and_then(|f| {
+        let result = ShareFile::read(path).and_then(|f| {
             keystore
                 .unseal(f)
                 .map_err(|e| format!("{}: {e}", path.display()))
-        }) {
-            Ok(status) => info!(share = %path.display(), %status, "share applied"),
-            Err(e) => warn!(error = %e, "share file not applied"),
+        });
+        let draft = Draft::new("share-file", "Unseal");
+        let draft = match &result {
+            Ok(status) => {
+                info!(share = %path.display(), %status, "share applied");
+                draft.detail(format!("{}: {status}", path.display()))
+            }
+            Err(e) => {
+                warn!(error = %e, "share file not applied");
+                draft.failed(e.clone())
+            }
+        };
+        if let Err(e) = keystore.record(&draft) {
+            warn!(error = %e, "the audit log cannot be written");
         }
     }
     info!(status = %keystore.status(), "key store opened");

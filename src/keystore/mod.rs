@@ -19,11 +19,12 @@ mod rewrap;
 pub use index::{IndexKind, custom_key as custom_index_key};
 pub use rewrap::RewrapProgress;
 
+use crate::audit::{Draft, Scope};
 use crate::objects::ManagedObject;
 use crate::seal::envelope::{self, SecretKey};
 use crate::seal::keyring::{Keyring, KeyringError};
 use crate::seal::shares::{self, ShareError, ShareFile, SplitInfo};
-use crate::store::{Cf, Command, Store, StoreError};
+use crate::store::{Cf, Command, Durability, Store, StoreError};
 use record::RecordSealError;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -219,7 +220,11 @@ impl KeyStore {
         c.put(Cf::Meta, META_ROOT, sealed_root);
         c.put(Cf::Meta, META_KEYRING, sealed_ring);
         persist(&files).map_err(KeyStoreError::Persist)?;
-        self.store.apply(&c)?;
+        let draft = Draft::new("local", "Init").detail(format!(
+            "cluster {}: {shares} shares, {threshold} needed to unseal",
+            split.cluster_id
+        ));
+        self.store.commit(&c, &draft, Durability::Synced)?;
         info!(cluster = %split.cluster_id, shares, threshold, "store initialized");
         *state = SealState::Sealed {
             split,
@@ -353,6 +358,7 @@ impl KeyStore {
         o: &ManagedObject,
         record_version: u64,
         old_entries: &BTreeSet<Vec<u8>>,
+        was: Option<Kind>,
     ) -> Result<Command, KeyStoreError> {
         let sealed = record::seal(keyring, &o.uid, record_version, &o.encode())
             .map_err(|e| Self::record_error(&o.uid, e))?;
@@ -364,6 +370,13 @@ impl KeyStore {
         }
         for added in new_entries.difference(old_entries) {
             c.put(Cf::Index, added.clone(), Vec::new());
+        }
+        let now = kind(o);
+        if was != Some(now) {
+            if let Some(w) = was {
+                count(&mut c, w, -1);
+            }
+            count(&mut c, now, 1);
         }
         Ok(c)
     }
@@ -378,19 +391,63 @@ impl KeyStore {
 
     /// Stores a new object: record and index entries in one durable batch.
     pub fn insert(&self, o: &ManagedObject) -> Result<(), KeyStoreError> {
+        self.insert_as(o, None)
+    }
+
+    fn insert_as(&self, o: &ManagedObject, audit: Option<&Scope>) -> Result<(), KeyStoreError> {
         let _writer = self.writer();
         let keyring = self.keyring()?;
         let _guard = self.stripe(&o.uid);
         if self.store.get(Cf::Objects, o.uid.as_bytes())?.is_some() {
             return Err(KeyStoreError::Exists(o.uid.clone()));
         }
-        let c = self.put_command(&keyring, o, 1, &BTreeSet::new())?;
-        self.store.apply(&c)?;
+        let c = self.put_command(&keyring, o, 1, &BTreeSet::new(), None)?;
+        self.commit(&c, audit, &[&o.uid])
+    }
+
+    /// Writes a change durably, with its audit entry when it has a scope.
+    fn commit(
+        &self,
+        c: &Command,
+        audit: Option<&Scope>,
+        uids: &[&str],
+    ) -> Result<(), KeyStoreError> {
+        match audit {
+            None => self.store.apply(c)?,
+            Some(scope) => {
+                self.store
+                    .commit(c, &scope.change(uids), Durability::Synced)?;
+            }
+        }
         Ok(())
+    }
+
+    /// Records an action that changed nothing (a read, a refusal).
+    pub fn record(&self, draft: &Draft) -> Result<(), KeyStoreError> {
+        self.store
+            .commit(&Command::default(), draft, Durability::Written)?;
+        Ok(())
+    }
+
+    /// The writes of one KMIP batch item or admin action, each recorded in
+    /// the audit log in the same batch as the change.
+    pub fn audited<'a>(&'a self, scope: &'a Scope) -> Audited<'a> {
+        Audited {
+            keystore: self,
+            scope,
+        }
     }
 
     /// Stores several new objects (a key pair) in one durable batch.
     pub fn insert_all(&self, objects: &[ManagedObject]) -> Result<(), KeyStoreError> {
+        self.insert_all_as(objects, None)
+    }
+
+    fn insert_all_as(
+        &self,
+        objects: &[ManagedObject],
+        audit: Option<&Scope>,
+    ) -> Result<(), KeyStoreError> {
         let _writer = self.writer();
         let keyring = self.keyring()?;
         let mut c = Command::default();
@@ -399,12 +456,12 @@ impl KeyStore {
                 return Err(KeyStoreError::Exists(o.uid.clone()));
             }
             c.mutations.extend(
-                self.put_command(&keyring, o, 1, &BTreeSet::new())?
+                self.put_command(&keyring, o, 1, &BTreeSet::new(), None)?
                     .mutations,
             );
         }
-        self.store.apply(&c)?;
-        Ok(())
+        let uids: Vec<&str> = objects.iter().map(|o| o.uid.as_str()).collect();
+        self.commit(&c, audit, &uids)
     }
 
     /// Stores many new objects with one sync at the end (bulk loads, tests).
@@ -414,7 +471,7 @@ impl KeyStore {
         let mut c = Command::default();
         for o in objects {
             c.mutations.extend(
-                self.put_command(&keyring, o, 1, &BTreeSet::new())?
+                self.put_command(&keyring, o, 1, &BTreeSet::new(), None)?
                     .mutations,
             );
         }
@@ -460,7 +517,7 @@ impl KeyStore {
         change: impl FnOnce(&mut ManagedObject) -> Result<(), E>,
     ) -> Result<Option<ManagedObject>, E> {
         Ok(self
-            .update_and_insert(uid, |o| change(o).map(|()| None))?
+            .update_and_insert_as(uid, |o| change(o).map(|()| None), None)?
             .map(|(o, _)| o))
     }
 
@@ -471,6 +528,15 @@ impl KeyStore {
         uid: &str,
         change: impl FnOnce(&mut ManagedObject) -> Result<Option<ManagedObject>, E>,
     ) -> Result<Option<(ManagedObject, Option<ManagedObject>)>, E> {
+        self.update_and_insert_as(uid, change, None)
+    }
+
+    fn update_and_insert_as<E: From<KeyStoreError>>(
+        &self,
+        uid: &str,
+        change: impl FnOnce(&mut ManagedObject) -> Result<Option<ManagedObject>, E>,
+        audit: Option<&Scope>,
+    ) -> Result<Option<(ManagedObject, Option<ManagedObject>)>, E> {
         let _writer = self.writer();
         let keyring = self.keyring()?;
         let _guard = self.stripe(uid);
@@ -478,8 +544,9 @@ impl KeyStore {
             return Ok(None);
         };
         let old_entries = index::entries(&keyring, &o);
+        let was = kind(&o);
         let created = change(&mut o)?;
-        let mut c = self.put_command(&keyring, &o, version + 1, &old_entries)?;
+        let mut c = self.put_command(&keyring, &o, version + 1, &old_entries, Some(was))?;
         if let Some(n) = &created {
             if n.uid == o.uid
                 || self
@@ -491,17 +558,28 @@ impl KeyStore {
                 return Err(KeyStoreError::Exists(n.uid.clone()).into());
             }
             c.mutations.extend(
-                self.put_command(&keyring, n, 1, &BTreeSet::new())?
+                self.put_command(&keyring, n, 1, &BTreeSet::new(), None)?
                     .mutations,
             );
         }
-        self.store.apply(&c).map_err(KeyStoreError::from)?;
+        let mut uids = vec![o.uid.as_str()];
+        uids.extend(created.as_ref().map(|n| n.uid.as_str()));
+        self.commit(&c, audit, &uids)?;
         Ok(Some((o, created)))
     }
 
     /// Puts back an earlier copy of an object, or removes an object that did
     /// not exist before (`earlier` = None): how a batch is undone.
     pub fn restore(&self, uid: &str, earlier: Option<&ManagedObject>) -> Result<(), KeyStoreError> {
+        self.restore_as(uid, earlier, None)
+    }
+
+    fn restore_as(
+        &self,
+        uid: &str,
+        earlier: Option<&ManagedObject>,
+        audit: Option<&Scope>,
+    ) -> Result<(), KeyStoreError> {
         let _writer = self.writer();
         let keyring = self.keyring()?;
         let _guard = self.stripe(uid);
@@ -510,13 +588,17 @@ impl KeyStore {
             .as_ref()
             .map(|(_, o)| index::entries(&keyring, o))
             .unwrap_or_default();
+        let was = current.as_ref().map(|(_, o)| kind(o));
         let c = match earlier {
             Some(o) => {
                 let version = current.map_or(1, |(v, _)| v + 1);
-                self.put_command(&keyring, o, version, &old_entries)?
+                self.put_command(&keyring, o, version, &old_entries, was)?
             }
             None => {
                 let mut c = Command::default();
+                if let Some(w) = was {
+                    count(&mut c, w, -1);
+                }
                 c.delete(Cf::Objects, uid.as_bytes());
                 for e in old_entries {
                     c.delete(Cf::Index, e);
@@ -524,8 +606,7 @@ impl KeyStore {
                 c
             }
         };
-        self.store.apply(&c)?;
-        Ok(())
+        self.commit(&c, audit, &[uid])
     }
 
     /// Every object's uid, in uid order (for admins listing everything).
@@ -559,7 +640,7 @@ impl KeyStore {
     /// Adds a KEK version; new records use it at once, old ones move over
     /// through [`KeyStore::rewrap_step`].
     pub fn rotate_kek(&self) -> Result<u32, KeyStoreError> {
-        let ring = self.replace_keyring(|k| Ok(k.rotated()?))?;
+        let ring = self.replace_keyring(|k| Ok(k.rotated()?), "RotateKek")?;
         info!(kek_version = ring.current_version(), "KEK rotated");
         Ok(ring.current_version())
     }
@@ -569,6 +650,7 @@ impl KeyStore {
     fn replace_keyring(
         &self,
         make: impl FnOnce(&Keyring) -> Result<Keyring, KeyStoreError>,
+        action: &str,
     ) -> Result<Arc<Keyring>, KeyStoreError> {
         let mut state = self.write_state();
         let SealState::Unsealed {
@@ -588,12 +670,88 @@ impl KeyStore {
                 .map_err(|e| KeyStoreError::Meta(e.to_string()))?,
         );
         c.delete(Cf::Meta, rewrap::META_CURSOR);
-        self.store.apply(&c)?;
+        let draft =
+            Draft::new("local", action).detail(format!("KEK versions now {:?}", next.versions()));
+        self.store.commit(&c, &draft, Durability::Synced)?;
         *keyring = Arc::new(next);
         Ok(keyring.clone())
     }
 
-    pub(crate) fn store(&self) -> &Store {
+    /// Objects by type and state, as (type, state, count).
+    pub fn object_counts(&self) -> Result<Vec<(String, String, i64)>, KeyStoreError> {
+        let prefix = META_COUNTS.as_bytes();
+        Ok(self
+            .store
+            .scan(Cf::Meta, prefix, prefix, 1024)?
+            .into_iter()
+            .filter_map(|(k, v)| {
+                let name = std::str::from_utf8(k.get(prefix.len()..)?).ok()?;
+                let (t, s) = name.split_once('/')?;
+                Some((t.to_owned(), s.to_owned(), crate::store::counter_value(&v)))
+            })
+            .collect())
+    }
+
+    pub fn store(&self) -> &Store {
         &self.store
+    }
+}
+
+/// What the object counts are kept by.
+type Kind = (crate::kmip::ObjectType, crate::objects::State);
+
+fn kind(o: &ManagedObject) -> Kind {
+    (o.object_type, o.state)
+}
+
+/// Counts live in `meta` under `objects/TYPE/STATE`, changed in the same
+/// batch as the objects, so the metrics never scan the store.
+const META_COUNTS: &str = "objects/";
+
+fn count(c: &mut Command, (t, s): Kind, delta: i64) {
+    c.add(
+        Cf::Meta,
+        format!("{META_COUNTS}{}/{}", t.name(), s.name()).into_bytes(),
+        delta,
+    );
+}
+
+/// [`KeyStore`] writes recorded in the audit log under one scope.
+pub struct Audited<'a> {
+    keystore: &'a KeyStore,
+    scope: &'a Scope,
+}
+
+impl Audited<'_> {
+    pub fn insert(&self, o: &ManagedObject) -> Result<(), KeyStoreError> {
+        self.keystore.insert_as(o, Some(self.scope))
+    }
+
+    pub fn insert_all(&self, objects: &[ManagedObject]) -> Result<(), KeyStoreError> {
+        self.keystore.insert_all_as(objects, Some(self.scope))
+    }
+
+    pub fn update<E: From<KeyStoreError>>(
+        &self,
+        uid: &str,
+        change: impl FnOnce(&mut ManagedObject) -> Result<(), E>,
+    ) -> Result<Option<ManagedObject>, E> {
+        Ok(self
+            .keystore
+            .update_and_insert_as(uid, |o| change(o).map(|()| None), Some(self.scope))?
+            .map(|(o, _)| o))
+    }
+
+    pub fn update_and_insert<E: From<KeyStoreError>>(
+        &self,
+        uid: &str,
+        change: impl FnOnce(&mut ManagedObject) -> Result<Option<ManagedObject>, E>,
+    ) -> Result<Option<(ManagedObject, Option<ManagedObject>)>, E> {
+        self.keystore
+            .update_and_insert_as(uid, change, Some(self.scope))
+    }
+
+    pub fn restore(&self, uid: &str, earlier: Option<&ManagedObject>) -> Result<(), KeyStoreError> {
+        self.keystore.restore_as(uid, earlier, Some(self.scope))
     }
 }

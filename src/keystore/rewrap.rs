@@ -110,7 +110,7 @@ impl KeyStore {
     }
 
     fn retire_old_keks(&self, keep_from: u32) -> Result<(), KeyStoreError> {
-        let ring = self.replace_keyring(|k| Ok(k.retired_below(keep_from)))?;
+        let ring = self.replace_keyring(|k| Ok(k.retired_below(keep_from)), "RetireKek")?;
         info!(kek_versions = ?ring.versions(), "re-wrap complete; older KEKs retired");
         Ok(())
     }

@@ -9,7 +9,8 @@ use axum::http::{StatusCode, header};
 use axum::response::IntoResponse;
 use axum::routing::get;
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGauge, IntGaugeVec, Opts,
+    Registry, TextEncoder,
 };
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -22,16 +23,76 @@ pub struct Metrics {
     /// Time to answer a request, by its first operation.
     pub latency: HistogramVec,
     pub connections_open: IntGauge,
-    /// Failed TLS handshakes and refused connections, by cause.
+    /// Connections refused and requests refused by a limit, by cause.
     pub refused: IntCounterVec,
+    /// KMIP request messages answered (each holds one or more batch items).
+    pub messages: IntCounter,
+    pub bytes_received: IntCounter,
+    pub bytes_sent: IntCounter,
+    /// Completed TLS handshakes, and failed ones by cause.
+    pub handshakes: IntCounter,
+    pub handshake_failures: IntCounterVec,
     sealed: IntGauge,
     shares_present: IntGauge,
     shares_needed: IntGauge,
+    objects: IntGaugeVec,
+    store_size: IntGauge,
+    audit_entries: IntCounter,
+    audit_bytes: IntGauge,
+    audit_oldest: IntGauge,
 }
 
 impl Metrics {
-    pub fn new() -> Result<Metrics, prometheus::Error> {
+    /// The server's metrics, with the store's own write-latency histogram.
+    pub fn new(keystore: &KeyStore) -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new();
+        registry.register(Box::new(keystore.store().write_seconds.clone()))?;
+        let counter = |name: &str, help: &str| -> Result<IntCounter, prometheus::Error> {
+            let c = IntCounter::new(name, help)?;
+            registry.register(Box::new(c.clone()))?;
+            Ok(c)
+        };
+        let gauge = |name: &str, help: &str| -> Result<IntGauge, prometheus::Error> {
+            let g = IntGauge::new(name, help)?;
+            registry.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let messages = counter("lkm_kmip_messages_total", "KMIP request messages answered")?;
+        let bytes_received = counter(
+            "lkm_kmip_received_bytes_total",
+            "Bytes of KMIP requests read (TTLV, after TLS)",
+        )?;
+        let bytes_sent = counter(
+            "lkm_kmip_sent_bytes_total",
+            "Bytes of KMIP responses written (TTLV, before TLS)",
+        )?;
+        let handshakes = counter("lkm_tls_handshakes_total", "TLS handshakes completed")?;
+        let store_size = gauge(
+            "lkm_store_size_bytes",
+            "Bytes the store's tables and memtables take",
+        )?;
+        let audit_entries = counter(
+            "lkm_audit_entries_total",
+            "Audit entries written since the log began",
+        )?;
+        let audit_bytes = gauge("lkm_audit_retained_bytes", "Bytes of audit entries kept")?;
+        let audit_oldest = gauge(
+            "lkm_audit_oldest_entry_timestamp_seconds",
+            "Unix time of the oldest audit entry kept",
+        )?;
+        let handshake_failures = IntCounterVec::new(
+            Opts::new(
+                "lkm_tls_handshake_failures_total",
+                "TLS handshakes that failed, by cause",
+            ),
+            &["cause"],
+        )?;
+        registry.register(Box::new(handshake_failures.clone()))?;
+        let objects = IntGaugeVec::new(
+            Opts::new("lkm_objects", "Managed objects by type and state"),
+            &["type", "state"],
+        )?;
+        registry.register(Box::new(objects.clone()))?;
         let requests = IntCounterVec::new(
             Opts::new("lkm_kmip_requests_total", "KMIP batch items answered"),
             &["operation", "status", "reason"],
@@ -52,7 +113,7 @@ impl Metrics {
         let refused = IntCounterVec::new(
             Opts::new(
                 "lkm_connections_refused_total",
-                "Connections refused or dropped, by cause",
+                "Connections refused, or closed for breaking a limit, by cause",
             ),
             &["cause"],
         )?;
@@ -73,9 +134,19 @@ impl Metrics {
             latency,
             connections_open,
             refused,
+            messages,
+            bytes_received,
+            bytes_sent,
+            handshakes,
+            handshake_failures,
             sealed,
             shares_present,
             shares_needed,
+            objects,
+            store_size,
+            audit_entries,
+            audit_bytes,
+            audit_oldest,
         })
     }
 
@@ -84,6 +155,21 @@ impl Metrics {
         self.sealed.set(i64::from(status.sealed));
         self.shares_present.set(status.have as i64);
         self.shares_needed.set(i64::from(status.need));
+        let store = keystore.store();
+        self.store_size
+            .set(i64::try_from(store.size_bytes()).unwrap_or(i64::MAX));
+        let head = store.audit_head();
+        self.audit_entries
+            .inc_by(head.written().saturating_sub(self.audit_entries.get()));
+        self.audit_bytes
+            .set(i64::try_from(head.bytes).unwrap_or(i64::MAX));
+        self.audit_oldest
+            .set(head.oldest_ms.map_or(0, |ms| ms / 1000));
+        if let Ok(counts) = keystore.object_counts() {
+            for (t, s, n) in counts {
+                self.objects.with_label_values(&[&t, &s]).set(n);
+            }
+        }
         let mut out = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut out);
         String::from_utf8(out).unwrap_or_default()

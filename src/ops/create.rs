@@ -50,7 +50,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
         )],
     );
     let o = new_object(ctx, object_type, attrs, key)?;
-    ctx.keystore.insert(&o)?;
+    ctx.writer().insert(&o)?;
     Ok(response(vec![
         Item::enumeration(tag::OBJECT_TYPE, object_type.value()),
         Item::text(tag::UNIQUE_IDENTIFIER, o.uid),
@@ -96,7 +96,7 @@ fn create_secret_data(ctx: &Context<'_>, mut attrs: Vec<Item>) -> KmipResult<Ite
         ],
     );
     let o = new_object(ctx, ObjectType::SecretData, attrs, object)?;
-    ctx.keystore.insert(&o)?;
+    ctx.writer().insert(&o)?;
     Ok(response(vec![
         Item::enumeration(tag::OBJECT_TYPE, ObjectType::SecretData.value()),
         Item::text(tag::UNIQUE_IDENTIFIER, o.uid),

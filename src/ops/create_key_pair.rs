@@ -191,7 +191,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     )?;
     private.attributes.push(link(PUBLIC_KEY_LINK, &public.uid));
     public.attributes.push(link(PRIVATE_KEY_LINK, &private.uid));
-    ctx.keystore
+    ctx.writer()
         .insert_all(&[private.clone(), public.clone()])?;
     Ok(response(vec![
         Item::text(tag::PRIVATE_KEY_UNIQUE_IDENTIFIER, private.uid),

@@ -235,7 +235,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     };
     attrs.push(link(DERIVATION_BASE_OBJECT_LINK, &base.uid));
     let o = new_object(ctx, object_type, attrs, object)?;
-    ctx.keystore.insert(&o)?;
+    ctx.writer().insert(&o)?;
     Ok(response(vec![Item::text(tag::UNIQUE_IDENTIFIER, o.uid)]))
 }
 

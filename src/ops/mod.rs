@@ -58,6 +58,7 @@ impl Default for ServerInfo {
 }
 
 /// Everything an operation knows about the request it serves.
+#[derive(Clone, Copy)]
 pub struct Context<'a> {
     pub identity: &'a Identity,
     /// The version the response is written in.
@@ -66,6 +67,15 @@ pub struct Context<'a> {
     pub keystore: &'a KeyStore,
     /// An admin identity sees and manages every object.
     pub admin: bool,
+    /// Who is acting, for the audit entries of the changes made.
+    pub audit: &'a crate::audit::Scope,
+}
+
+impl Context<'_> {
+    /// The key store, with every write recorded in the audit log.
+    pub fn writer(&self) -> crate::keystore::Audited<'_> {
+        self.keystore.audited(self.audit)
+    }
 }
 
 /// The operations this build serves, in the order Query lists them.
@@ -253,7 +263,7 @@ fn update_owned(
     uid: &str,
     change: impl FnOnce(&mut ManagedObject) -> KmipResult<()>,
 ) -> KmipResult<ManagedObject> {
-    ctx.keystore
+    ctx.writer()
         .update(uid, |o: &mut ManagedObject| {
             if !may_access(ctx, o) {
                 return Err(not_found(uid));

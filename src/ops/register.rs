@@ -51,7 +51,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     {
         certificate_attributes(&cert, &mut o.attributes);
     }
-    ctx.keystore.insert(&o)?;
+    ctx.writer().insert(&o)?;
     Ok(response(vec![Item::text(tag::UNIQUE_IDENTIFIER, o.uid)]))
 }
 

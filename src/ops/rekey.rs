@@ -21,7 +21,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
         _ => None,
     });
     let result = ctx
-        .keystore
+        .writer()
         .update_and_insert(uid, |old: &mut ManagedObject| {
             if !may_access(ctx, old) {
                 return Err(not_found(uid));

@@ -74,7 +74,14 @@ impl ShareFile {
 
     pub fn parse(text: &str) -> Result<ShareFile, ShareError> {
         let f: ShareFile =
-            serde_json::from_str(text).map_err(|e| ShareError::NotAShare(e.to_string()))?;
+            // serde's message may quote the input, which holds the share.
+            serde_json::from_str(text).map_err(|e| {
+                ShareError::NotAShare(format!(
+                    "unreadable JSON near line {} column {}",
+                    e.line(),
+                    e.column()
+                ))
+            })?;
         if f.format != FORMAT {
             return Err(ShareError::NotAShare(format!("format {:?}", f.format)));
         }

@@ -60,18 +60,27 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 .await
             {
                 Ok(request) => {
+                    if let Some(m) = &handler.metrics {
+                        m.messages.inc();
+                        m.bytes_received.inc_by(request.len() as u64);
+                    }
                     // Operations may wait on an fsync: keep them off the
                     // async workers so concurrent writers share syncs.
                     let h = handler.clone();
                     let identity = self.identity.clone();
-                    let outcome =
-                        match tokio::task::spawn_blocking(move || h.handle(&identity, &request))
-                            .await
-                        {
-                            Ok(o) => o,
-                            Err(e) => break Close::Io(format!("request handler failed: {e}")),
-                        };
+                    let peer = self.peer;
+                    let outcome = match tokio::task::spawn_blocking(move || {
+                        h.handle(&identity, peer, &request)
+                    })
+                    .await
+                    {
+                        Ok(o) => o,
+                        Err(e) => break Close::Io(format!("request handler failed: {e}")),
+                    };
                     debug!(peer = %self.peer, identity = %self.identity, ops = ?outcome.operations, "request served");
+                    if let Some(m) = &handler.metrics {
+                        m.bytes_sent.inc_by(outcome.bytes.len() as u64);
+                    }
                     let deadline = Instant::now() + limits.message_timeout();
                     match timeout_at(deadline, self.write(&outcome.bytes)).await {
                         Ok(Ok(())) => {}
@@ -82,6 +91,16 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                 Err(close) => break close,
             }
         };
+        let limit = match &close {
+            Close::TooLarge(_) => Some("message_too_large"),
+            Close::Deadline => Some("message_deadline"),
+            Close::Idle => Some("idle_timeout"),
+            Close::NotKmip(_) => Some("not_kmip"),
+            _ => None,
+        };
+        if let (Some(cause), Some(m)) = (limit, &handler.metrics) {
+            m.refused.with_label_values(&[cause]).inc();
+        }
         match &close {
             Close::ClientDone | Close::Shutdown | Close::Idle => {
                 debug!(peer = %self.peer, reason = ?close, "connection closed")

@@ -2,6 +2,7 @@
 //! run each batch item, encode, and enforce the client's Maximum Response
 //! Size. Every failure on the way becomes a well-formed KMIP response.
 
+use crate::audit::{Draft, Scope};
 use crate::auth::Identity;
 use crate::kmip::message::MessageError;
 use crate::kmip::tag;
@@ -12,6 +13,7 @@ use crate::kmip::{
 use crate::objects::ManagedObject;
 use crate::ops::{self, Context, ServerInfo};
 use crate::ttlv::{self, Limits};
+use std::net::SocketAddr;
 use tracing::debug;
 
 pub struct Handler {
@@ -33,9 +35,10 @@ pub struct Outcome {
 }
 
 impl Handler {
-    pub fn handle(&self, identity: &Identity, request: &[u8]) -> Outcome {
+    pub fn handle(&self, identity: &Identity, peer: SocketAddr, request: &[u8]) -> Outcome {
         let started = std::time::Instant::now();
-        let outcome = self.answer(identity, request);
+        let client = Client { identity, peer };
+        let outcome = self.answer(&client, request);
         if let Some(m) = &self.metrics {
             let name = |op: Option<u32>| {
                 op.and_then(Operation::from_u32)
@@ -58,8 +61,8 @@ impl Handler {
         outcome
     }
 
-    fn answer(&self, identity: &Identity, request: &[u8]) -> Outcome {
-        let (mut response, max_size) = self.respond(identity, request);
+    fn answer(&self, client: &Client<'_>, request: &[u8]) -> Outcome {
+        let (mut response, max_size) = self.respond(client, request);
         let mut item = response.to_item();
         if let Some(max) = max_size {
             let size = ttlv::binary::encoded_len(&item);
@@ -95,7 +98,28 @@ impl Handler {
     }
 
     /// The response, and the Maximum Response Size the client set.
-    fn respond(&self, identity: &Identity, request: &[u8]) -> (ResponseMessage, Option<i32>) {
+    fn respond(&self, client: &Client<'_>, request: &[u8]) -> (ResponseMessage, Option<i32>) {
+        let (response, max) = self.respond_unaudited(client, request);
+        // A message refused as a whole ran no operation: record the refusal.
+        if let [only] = response.items.as_slice()
+            && only.operation.is_none()
+        {
+            let draft = client
+                .draft("InvalidMessage")
+                .failed(only.reason.map_or("", ResultReason::name).to_owned());
+            if let Err(e) = self.keystore.record(&draft) {
+                tracing::error!(error = %e, "the audit log cannot be written");
+            }
+        }
+        (response, max)
+    }
+
+    fn respond_unaudited(
+        &self,
+        client: &Client<'_>,
+        request: &[u8],
+    ) -> (ResponseMessage, Option<i32>) {
+        let identity = client.identity;
         let item = match ttlv::decode(request, &self.limits) {
             Ok(item) => item,
             Err(e) => {
@@ -133,14 +157,16 @@ impl Handler {
                 )),
             });
         }
+        let unused = Scope::new(Draft::default());
         let ctx = Context {
             identity,
             version,
             server: &self.info,
             keystore: &self.keystore,
             admin: self.admins.iter().any(|a| identity.matches(a)),
+            audit: &unused,
         };
-        let items = run_batch(&ctx, &req);
+        let items = run_batch(&ctx, client, &req);
         let response = ResponseMessage {
             version,
             time_stamp: now(),
@@ -207,7 +233,11 @@ const CHANGES_OBJECT: &[Operation] = &[
 /// item, Undo puts every object the batch touched back as it was and
 /// reports the earlier items as undone. The ID Placeholder carries the
 /// last identifier a successful item returned to items that name none.
-fn run_batch(ctx: &Context<'_>, req: &RequestMessage) -> Vec<ResponseBatchItem> {
+fn run_batch(
+    ctx: &Context<'_>,
+    client: &Client<'_>,
+    req: &RequestMessage,
+) -> Vec<ResponseBatchItem> {
     let mut out = Vec::with_capacity(req.items.len());
     let continuation = req.header.batch_error_continuation;
     let undoing = continuation == BatchErrorContinuationOption::Undo;
@@ -229,15 +259,20 @@ fn run_batch(ctx: &Context<'_>, req: &RequestMessage) -> Vec<ResponseBatchItem> 
         {
             before.push((uid.to_owned(), Some(o)));
         }
+        let scope = Scope::new(client.draft(op.map_or("Unknown", Operation::name)));
+        let item_ctx = Context {
+            audit: &scope,
+            ..*ctx
+        };
         let result = match op {
             None => Err(KmipError::new(
                 ResultReason::OperationNotSupported,
                 format!("unknown operation 0x{:08X}", bi.operation),
             )),
-            Some(op) => {
-                critical_extension(bi).map_or_else(|| ops::dispatch(ctx, op, payload.as_ref()), Err)
-            }
+            Some(op) => critical_extension(bi)
+                .map_or_else(|| ops::dispatch(&item_ctx, op, payload.as_ref()), Err),
         };
+        let result = record(ctx, &scope, payload.as_ref(), result);
         match result {
             Ok(payload) => {
                 // Objects a key pair creation made count as created too;
@@ -267,7 +302,14 @@ fn run_batch(ctx: &Context<'_>, req: &RequestMessage) -> Vec<ResponseBatchItem> 
                     BatchErrorContinuationOption::Continue => {}
                     BatchErrorContinuationOption::Stop => break,
                     BatchErrorContinuationOption::Undo => {
-                        undo(ctx, &before);
+                        let scope = Scope::new(client.draft("BatchUndo"));
+                        undo(
+                            &Context {
+                                audit: &scope,
+                                ..*ctx
+                            },
+                            &before,
+                        );
                         let last = out.len() - 1;
                         for done in &mut out[..last] {
                             if done.status == ResultStatus::Success {
@@ -281,6 +323,74 @@ fn run_batch(ctx: &Context<'_>, req: &RequestMessage) -> Vec<ResponseBatchItem> 
         }
     }
     out
+}
+
+/// The connection a request came on, for the audit log.
+struct Client<'a> {
+    identity: &'a Identity,
+    peer: SocketAddr,
+}
+
+impl Client<'_> {
+    fn draft(&self, operation: &str) -> Draft {
+        let mut d = Draft::new(
+            self.identity
+                .common_name
+                .as_deref()
+                .map_or_else(|| "unnamed".to_owned(), |cn| format!("cn:{cn}")),
+            operation,
+        );
+        d.fingerprint = self.identity.fingerprint.clone();
+        d.peer = self.peer.to_string();
+        d
+    }
+}
+
+/// Writes the audit entry of an item that changed nothing (a change wrote
+/// its entry with it). An operation whose entry cannot be written fails:
+/// nothing is answered that the log does not show.
+fn record(
+    ctx: &Context<'_>,
+    scope: &Scope,
+    request: Option<&crate::ttlv::Item>,
+    result: Result<crate::ttlv::Item, KmipError>,
+) -> Result<crate::ttlv::Item, KmipError> {
+    if scope.written() && result.is_ok() {
+        return result;
+    }
+    let mut draft = scope.draft().clone();
+    if let Some(uid) = request.and_then(uid_in) {
+        draft.name(uid);
+    }
+    match &result {
+        Ok(payload) => {
+            for c in payload.children() {
+                if matches!(
+                    c.tag,
+                    tag::UNIQUE_IDENTIFIER
+                        | tag::PUBLIC_KEY_UNIQUE_IDENTIFIER
+                        | tag::PRIVATE_KEY_UNIQUE_IDENTIFIER
+                ) && let Some(uid) = c.as_text()
+                {
+                    draft.name(uid);
+                }
+            }
+        }
+        Err(e) => {
+            draft.status = "OperationFailed".into();
+            draft.reason = Some(e.reason.name().to_owned());
+        }
+    }
+    match ctx.keystore.record(&draft) {
+        Ok(()) => result,
+        Err(e) => {
+            tracing::error!(error = %e, "the audit log cannot be written");
+            Err(KmipError::new(
+                ResultReason::GeneralFailure,
+                "the audit log cannot be written",
+            ))
+        }
+    }
 }
 
 fn uid_in(payload: &crate::ttlv::Item) -> Option<&str> {
@@ -310,7 +420,7 @@ fn with_placeholder(
 /// Puts back, newest change first, every object the batch touched.
 fn undo(ctx: &Context<'_>, before: &[(String, Option<ManagedObject>)]) {
     for (uid, earlier) in before.iter().rev() {
-        if let Err(e) = ctx.keystore.restore(uid, earlier.as_ref()) {
+        if let Err(e) = ctx.writer().restore(uid, earlier.as_ref()) {
             tracing::error!(uid = %uid, error = %e, "batch undo could not restore an object");
         }
     }

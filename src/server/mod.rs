@@ -67,6 +67,36 @@ async fn rewrap_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) {
     }
 }
 
+/// Applies the audit retention policy now and then (and once at start).
+async fn prune_loop(
+    keystore: Arc<KeyStore>,
+    retention: crate::audit::Retention,
+    shutdown: CancellationToken,
+) {
+    let every = std::time::Duration::from_secs(retention.prune_interval_s.max(1));
+    while !shutdown.is_cancelled() {
+        let ks = keystore.clone();
+        let policy = retention.clone();
+        match tokio::task::spawn_blocking(move || {
+            ks.store().prune_audit(&policy, crate::audit::now_ms())
+        })
+        .await
+        {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => info!(
+                entries = n,
+                "audit entries pruned under the retention policy"
+            ),
+            Ok(Err(e)) => warn!(error = %e, "audit pruning failed"),
+            Err(e) => warn!(error = %e, "audit pruning task failed"),
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(every) => {}
+        }
+    }
+}
+
 /// A running server. Dropping the handle does not stop it; call
 /// [`ServerHandle::shutdown`] and then [`ServerHandle::wait`].
 pub struct ServerHandle {
@@ -113,8 +143,14 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
         }
     })?;
     tokio::spawn(rewrap_loop(keystore.clone(), shutdown.clone()));
-    let metrics =
-        Arc::new(crate::metrics::Metrics::new().map_err(|e| ServerError::Metrics(e.to_string()))?);
+    tokio::spawn(prune_loop(
+        keystore.clone(),
+        config.audit.clone(),
+        shutdown.clone(),
+    ));
+    let metrics = Arc::new(
+        crate::metrics::Metrics::new(&keystore).map_err(|e| ServerError::Metrics(e.to_string()))?,
+    );
     let metrics_addr = crate::metrics::serve(
         config.metrics_listen,
         metrics.clone(),
@@ -226,16 +262,16 @@ async fn serve_one(
         Ok(Ok(s)) => s,
         Ok(Err(e)) => {
             if let Some(m) = &handler.metrics {
-                m.refused.with_label_values(&["tls_handshake"]).inc();
+                m.handshake_failures
+                    .with_label_values(&[tls::failure_cause(&e)])
+                    .inc();
             }
             warn!(%peer, error = %e, "TLS handshake failed");
             return;
         }
         Err(_) => {
             if let Some(m) = &handler.metrics {
-                m.refused
-                    .with_label_values(&["tls_handshake_timeout"])
-                    .inc();
+                m.handshake_failures.with_label_values(&["timeout"]).inc();
             }
             warn!(%peer, "TLS handshake timed out");
             return;
@@ -252,6 +288,9 @@ async fn serve_one(
         warn!(%peer, "no client certificate after handshake");
         return;
     };
+    if let Some(m) = &handler.metrics {
+        m.handshakes.inc();
+    }
     debug!(%peer, %identity, "client connected");
     let conn = connection::Connection {
         stream,

@@ -76,3 +76,18 @@ pub fn client_config(
         .map_err(|e| TlsSetupError::Rustls(e.to_string()))?;
     Ok(Arc::new(cfg))
 }
+
+/// A small fixed label for a failed handshake (never the peer's words).
+pub(crate) fn failure_cause(e: &std::io::Error) -> &'static str {
+    use rustls::Error as E;
+    match e.get_ref().and_then(|i| i.downcast_ref::<E>()) {
+        Some(E::NoCertificatesPresented) => "no_certificate",
+        Some(E::InvalidCertificate(_)) => "bad_certificate",
+        Some(E::PeerIncompatible(_)) => "incompatible",
+        Some(E::AlertReceived(_)) => "alert_received",
+        Some(E::InvalidMessage(_) | E::PeerMisbehaved(_)) => "protocol",
+        Some(_) => "tls_other",
+        None if e.kind() == std::io::ErrorKind::UnexpectedEof => "eof",
+        None => "io",
+    }
+}

@@ -5,11 +5,14 @@
 //! and applied on other nodes, sealed or not. Concurrent `apply` calls
 //! share fsyncs: RocksDB groups the writers waiting on one WAL sync.
 
+use crate::audit::{self, Checkpoint, Draft, Head, Retention};
 use rocksdb::{
     ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
 };
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use thiserror::Error;
 
 /// Object records: uid -> sealed record.
@@ -18,7 +21,7 @@ pub const CF_OBJECTS: &str = "objects";
 pub const CF_INDEX: &str = "index";
 /// Store metadata: format, cluster and split, sealed keyring, re-wrap cursor.
 pub const CF_META: &str = "meta";
-/// The audit log (filled by the observability work).
+/// The audit log: sequence number -> entry (see `crate::audit`).
 pub const CF_AUDIT: &str = "audit";
 const CFS: [&str; 4] = [CF_OBJECTS, CF_INDEX, CF_META, CF_AUDIT];
 
@@ -34,6 +37,8 @@ pub enum StoreError {
     Db(#[from] rocksdb::Error),
     #[error("store at {path} has format {found}; this build reads format {FORMAT_VERSION}")]
     Format { path: PathBuf, found: u32 },
+    #[error("store: {0}")]
+    Corrupt(String),
 }
 
 /// One change; a [`Command`] applies a list of them atomically.
@@ -47,6 +52,13 @@ pub enum Mutation {
     Delete {
         cf: Cf,
         key: Vec<u8>,
+    },
+    /// Adds to a counter (an i64 kept little-endian) without reading it,
+    /// so concurrent writers need no lock; only in `meta`.
+    Add {
+        cf: Cf,
+        key: Vec<u8>,
+        delta: i64,
     },
 }
 
@@ -83,6 +95,13 @@ impl Command {
             value: value.into(),
         });
     }
+    pub fn add(&mut self, cf: Cf, key: impl Into<Vec<u8>>, delta: i64) {
+        self.mutations.push(Mutation::Add {
+            cf,
+            key: key.into(),
+            delta,
+        });
+    }
     pub fn delete(&mut self, cf: Cf, key: impl Into<Vec<u8>>) {
         self.mutations.push(Mutation::Delete {
             cf,
@@ -91,12 +110,59 @@ impl Command {
     }
 }
 
+fn cf_options(name: &str) -> Options {
+    let mut o = Options::default();
+    if name == CF_META {
+        o.set_merge_operator_associative("lkm-add-i64", add_i64);
+    }
+    o
+}
+
+/// Sums little-endian i64 counters; a value that is not one counts as 0.
+fn add_i64(
+    _key: &[u8],
+    existing: Option<&[u8]>,
+    operands: &rocksdb::MergeOperands,
+) -> Option<Vec<u8>> {
+    let read = |v: &[u8]| v.try_into().map(i64::from_le_bytes).unwrap_or(0);
+    let total = operands
+        .iter()
+        .fold(existing.map_or(0, read), |sum, v| sum.wrapping_add(read(v)));
+    Some(total.to_le_bytes().to_vec())
+}
+
+/// The value of a counter written with [`Mutation::Add`].
+pub fn counter_value(v: &[u8]) -> i64 {
+    v.try_into().map(i64::from_le_bytes).unwrap_or(0)
+}
+
 /// A key and its value, as RocksDB hands them out.
 pub type Entry = (Box<[u8]>, Box<[u8]>);
 
 pub struct Store {
     db: DB,
     path: PathBuf,
+    /// The audit chain's head. Held while an audited batch is written
+    /// (without waiting for the disk), so entries reach the WAL in
+    /// sequence order and a crash keeps a prefix of the chain.
+    audit: Mutex<Head>,
+    /// Audited batches written so far, and how many of them are known to
+    /// be on disk: one fsync covers every batch written before it.
+    written: AtomicU64,
+    synced: AtomicU64,
+    sync_lock: Mutex<()>,
+    /// Time to write a batch and, for durable ones, until it is on disk.
+    pub write_seconds: prometheus::Histogram,
+}
+
+/// Whether a commit waits for the disk.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Durability {
+    /// Returns once the WAL is on disk: acknowledged means durable.
+    Synced,
+    /// Returns once the WAL has the batch (in the page cache): it survives
+    /// the process dying, and any later synced write makes it durable.
+    Written,
 }
 
 impl Store {
@@ -114,15 +180,12 @@ impl Store {
         // Records are ciphertext and index keys are hashes: compression
         // cannot shrink them.
         opts.set_compression_type(rocksdb::DBCompressionType::None);
-        let cfs = CFS.map(|n| ColumnFamilyDescriptor::new(n, Options::default()));
+        let cfs = CFS.map(|n| ColumnFamilyDescriptor::new(n, cf_options(n)));
         let db = DB::open_cf_descriptors(&opts, path, cfs).map_err(|e| StoreError::Open {
             path: path.to_owned(),
             message: e.into_string(),
         })?;
-        let store = Store {
-            db,
-            path: path.to_owned(),
-        };
+        let store = Store::over(db, path)?;
         match store.get(Cf::Meta, META_FORMAT)? {
             None => {
                 let mut c = Command::default();
@@ -142,6 +205,53 @@ impl Store {
                     });
                 }
             }
+        }
+        Ok(store)
+    }
+
+    /// Opens an existing store for reading only, beside a server that may
+    /// have it open: audit export and verify read a consistent snapshot.
+    pub fn open_read_only(path: &Path) -> Result<Store, StoreError> {
+        let cfs = CFS.map(|n| ColumnFamilyDescriptor::new(n, cf_options(n)));
+        let db = DB::open_cf_descriptors_read_only(&Options::default(), path, cfs, false).map_err(
+            |e| StoreError::Open {
+                path: path.to_owned(),
+                message: e.into_string(),
+            },
+        )?;
+        let store = Store::over(db, path)?;
+        match store.get(Cf::Meta, META_FORMAT)? {
+            Some(v) if v.as_slice() == FORMAT_VERSION.to_be_bytes() => Ok(store),
+            _ => Err(StoreError::Open {
+                path: path.to_owned(),
+                message: "not an lkm store of this format".into(),
+            }),
+        }
+    }
+
+    fn over(db: DB, path: &Path) -> Result<Store, StoreError> {
+        let write_seconds = prometheus::Histogram::with_opts(
+            prometheus::HistogramOpts::new(
+                "lkm_store_write_duration_seconds",
+                "Time to write a batch to the store, until it is on disk for durable writes",
+            )
+            .buckets(vec![
+                0.000_01, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025,
+                0.05, 0.1, 0.5, 1.0,
+            ]),
+        )
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let store = Store {
+            db,
+            path: path.to_owned(),
+            audit: Mutex::new(Head::default()),
+            written: AtomicU64::new(0),
+            synced: AtomicU64::new(0),
+            sync_lock: Mutex::new(()),
+            write_seconds,
+        };
+        if let Some(head) = audit::read_meta::<Head>(&store, audit::META_HEAD)? {
+            *store.audit.lock().unwrap_or_else(|p| p.into_inner()) = head;
         }
         Ok(store)
     }
@@ -169,23 +279,175 @@ impl Store {
         self.write(command, true)
     }
 
+    /// Writes the command and the audit entry of `draft` in one atomic
+    /// batch; returns the entry's sequence number.
+    pub fn commit(
+        &self,
+        command: &Command,
+        draft: &Draft,
+        durability: Durability,
+    ) -> Result<u64, StoreError> {
+        let started = std::time::Instant::now();
+        let mut batch = self.batch(command)?;
+        let (audit_cf, meta_cf) = (self.cf(Cf::Audit)?, self.cf(Cf::Meta)?);
+        let (seq, mine) = {
+            let mut head = self.audit.lock().unwrap_or_else(|p| p.into_inner());
+            let (seq, bytes, next) = head.append(draft, audit::now_ms());
+            batch.put_cf(audit_cf, audit::key(seq), &bytes);
+            batch.put_cf(meta_cf, audit::META_HEAD, next.encode());
+            let mut wo = WriteOptions::default();
+            wo.set_sync(false);
+            self.db.write_opt(batch, &wo)?;
+            *head = next;
+            (seq, self.written.fetch_add(1, Ordering::SeqCst) + 1)
+        };
+        if durability == Durability::Synced {
+            self.sync_through(mine)?;
+        }
+        self.write_seconds.observe(started.elapsed().as_secs_f64());
+        Ok(seq)
+    }
+
+    /// Returns once audited batch `n` is on disk. A caller that finds it
+    /// already synced returns at once; otherwise one fsync covers every
+    /// batch written so far, so concurrent writers share it.
+    fn sync_through(&self, n: u64) -> Result<(), StoreError> {
+        if self.synced.load(Ordering::SeqCst) >= n {
+            return Ok(());
+        }
+        let _one = self.sync_lock.lock().unwrap_or_else(|p| p.into_inner());
+        if self.synced.load(Ordering::SeqCst) >= n {
+            return Ok(());
+        }
+        let target = self.written.load(Ordering::SeqCst);
+        self.db.flush_wal(true)?;
+        self.synced.fetch_max(target, Ordering::SeqCst);
+        Ok(())
+    }
+
+    /// The audit chain's head as it stands.
+    pub fn audit_head(&self) -> Head {
+        self.audit.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Removes the entries `retention` lets go, oldest first, a chunk per
+    /// batch; each batch also moves the checkpoint and logs the pruning.
+    /// Returns how many entries went.
+    pub fn prune_audit(&self, retention: &Retention, now_ms: i64) -> Result<u64, StoreError> {
+        const CHUNK: usize = 4096;
+        let mut total = 0;
+        loop {
+            let mut head = self.audit.lock().unwrap_or_else(|p| p.into_inner());
+            let chunk = self.scan(Cf::Audit, b"", &audit::key(head.first_seq), CHUNK)?;
+            let mut kept = head.bytes;
+            let mut gone: Vec<(u64, &[u8])> = Vec::new();
+            let mut next_oldest = None;
+            for (k, v) in &chunk {
+                let (Some(seq), Ok(e)) = (audit::seq_of(k), audit::Entry::decode(v)) else {
+                    return Err(StoreError::Corrupt(
+                        "an audit entry cannot be read; run `lkm audit verify`".into(),
+                    ));
+                };
+                // The newest entry stays: the head links to it.
+                if seq + 1 >= head.next_seq || !retention.expires(e.time_ms, now_ms, kept) {
+                    next_oldest = Some(e.time_ms);
+                    break;
+                }
+                kept = kept.saturating_sub(v.len() as u64);
+                gone.push((seq, v));
+            }
+            let Some(&(through, last)) = gone.last() else {
+                return Ok(total);
+            };
+            let previous: Option<Checkpoint> = audit::read_meta(self, audit::META_CHECKPOINT)?;
+            let checkpoint = Checkpoint {
+                through_seq: through,
+                hash: audit::hash(last),
+                pruned: previous.map_or(0, |c| c.pruned) + gone.len() as u64,
+                at_ms: now_ms,
+            };
+            let pruned_head = Head {
+                first_seq: through + 1,
+                bytes: kept,
+                oldest_ms: next_oldest,
+                ..head.clone()
+            };
+            let draft = Draft::new("lkm", "AuditPrune").detail(format!(
+                "removed entries {} to {through} ({} bytes) under the retention policy",
+                gone[0].0,
+                head.bytes - kept
+            ));
+            let (seq, bytes, next) = pruned_head.append(&draft, now_ms);
+            let mut batch = WriteBatch::default();
+            let audit_cf = self.cf(Cf::Audit)?;
+            for (s, _) in &gone {
+                batch.delete_cf(audit_cf, audit::key(*s));
+            }
+            batch.put_cf(audit_cf, audit::key(seq), &bytes);
+            let meta_cf = self.cf(Cf::Meta)?;
+            batch.put_cf(meta_cf, audit::META_CHECKPOINT, checkpoint.encode());
+            batch.put_cf(meta_cf, audit::META_HEAD, next.encode());
+            let mut wo = WriteOptions::default();
+            wo.set_sync(true);
+            self.db.write_opt(batch, &wo)?;
+            *head = next;
+            total += gone.len() as u64;
+            drop(head);
+            if chunk.len() < CHUNK && gone.len() < chunk.len() {
+                return Ok(total);
+            }
+        }
+    }
+
+    /// Bytes the store takes on disk (SST files and live WAL).
+    pub fn size_bytes(&self) -> u64 {
+        let mut total = 0;
+        for name in CFS {
+            if let Some(cf) = self.db.cf_handle(name) {
+                total += self
+                    .db
+                    .property_int_value_cf(cf, "rocksdb.total-sst-files-size")
+                    .ok()
+                    .flatten()
+                    .unwrap_or(0);
+            }
+        }
+        total
+            + self
+                .db
+                .property_int_value("rocksdb.cur-size-all-mem-tables")
+                .ok()
+                .flatten()
+                .unwrap_or(0)
+    }
+
     /// The same batch without waiting for the disk: only for bulk loads
     /// that are followed by [`Store::sync`].
     pub fn apply_unsynced(&self, command: &Command) -> Result<(), StoreError> {
         self.write(command, false)
     }
 
-    fn write(&self, command: &Command, sync: bool) -> Result<(), StoreError> {
+    fn batch(&self, command: &Command) -> Result<WriteBatch, StoreError> {
         let mut batch = WriteBatch::default();
         for m in &command.mutations {
             match m {
                 Mutation::Put { cf, key, value } => batch.put_cf(self.cf(*cf)?, key, value),
                 Mutation::Delete { cf, key } => batch.delete_cf(self.cf(*cf)?, key),
+                Mutation::Add { cf, key, delta } => {
+                    batch.merge_cf(self.cf(*cf)?, key, delta.to_le_bytes())
+                }
             }
         }
+        Ok(batch)
+    }
+
+    fn write(&self, command: &Command, sync: bool) -> Result<(), StoreError> {
+        let started = std::time::Instant::now();
+        let batch = self.batch(command)?;
         let mut wo = WriteOptions::default();
         wo.set_sync(sync);
         self.db.write_opt(batch, &wo)?;
+        self.write_seconds.observe(started.elapsed().as_secs_f64());
         Ok(())
     }
 

@@ -5,8 +5,9 @@
 use lkm::client::Client;
 use lkm::config::{Config, TlsConfig};
 use lkm::keystore::KeyStore;
-use lkm::kmip::ProtocolVersion;
+use lkm::kmip::{ObjectType, ProtocolVersion, tag};
 use lkm::server::{self, ServerHandle, tls::client_config};
+use lkm::ttlv::Item;
 use rustls::ClientConfig;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -139,4 +140,29 @@ pub async fn spawn_dev(data: &std::path::Path, port: u16) -> Running {
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     panic!("lkm serve --dev did not start");
+}
+
+/// A Create payload (2.x form) for an AES-256 key that may encrypt and decrypt.
+pub fn create_aes256() -> Vec<Item> {
+    vec![
+        Item::enumeration(tag::OBJECT_TYPE, ObjectType::SymmetricKey.value()),
+        Item::structure(
+            tag::ATTRIBUTES,
+            vec![
+                Item::enumeration(tag::CRYPTOGRAPHIC_ALGORITHM, 3),
+                Item::integer(tag::CRYPTOGRAPHIC_LENGTH, 256),
+                Item::integer(tag::CRYPTOGRAPHIC_USAGE_MASK, 12),
+            ],
+        ),
+    ]
+}
+
+/// The Unique Identifier a response payload names.
+pub fn uid_of(payload: &Item) -> String {
+    payload
+        .child(tag::UNIQUE_IDENTIFIER)
+        .unwrap()
+        .as_text()
+        .unwrap()
+        .to_owned()
 }

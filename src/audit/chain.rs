@@ -1,0 +1,102 @@
+//! Where the chain stands: the next sequence number, the hash to link to,
+//! and what retention has kept. The head is stored in `meta` in the same
+//! batch as each entry, so reopening the store is one read, not a scan.
+
+use super::{Draft, Entry, hash};
+use serde::{Deserialize, Serialize};
+
+/// `prev` of the first entry ever written.
+pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Head {
+    /// Sequence number the next entry gets (1 for an empty log).
+    pub next_seq: u64,
+    /// Hash of the last entry written (GENESIS before the first).
+    pub prev: String,
+    /// Oldest entry still kept (== next_seq when none is).
+    pub first_seq: u64,
+    /// Bytes of the entries kept.
+    pub bytes: u64,
+    /// Time of the oldest entry kept, Unix milliseconds.
+    pub oldest_ms: Option<i64>,
+}
+
+impl Default for Head {
+    fn default() -> Self {
+        Head {
+            next_seq: 1,
+            prev: GENESIS.into(),
+            first_seq: 1,
+            bytes: 0,
+            oldest_ms: None,
+        }
+    }
+}
+
+/// What retention removed: the chain goes on from `hash` at `through_seq`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The last entry removed.
+    pub through_seq: u64,
+    /// Its hash: the `prev` of the first entry kept.
+    pub hash: String,
+    /// Entries removed by retention since the log began.
+    pub pruned: u64,
+    /// When the last pruning ran, Unix milliseconds.
+    pub at_ms: i64,
+}
+
+impl Head {
+    /// Places a draft at the end of the chain: the entry's bytes and the
+    /// head after it. Nothing changes until the caller has written both.
+    pub fn append(&self, draft: &Draft, now_ms: i64) -> (u64, Vec<u8>, Head) {
+        let entry = Entry {
+            seq: self.next_seq,
+            time: rfc3339(now_ms),
+            time_ms: now_ms,
+            draft: draft.clone(),
+            prev: self.prev.clone(),
+        };
+        let bytes = entry.encode();
+        let next = Head {
+            next_seq: self.next_seq + 1,
+            prev: hash(&bytes),
+            first_seq: self.first_seq,
+            bytes: self.bytes + bytes.len() as u64,
+            oldest_ms: self.oldest_ms.or(Some(now_ms)),
+        };
+        (entry.seq, bytes, next)
+    }
+
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    /// Entries ever written (kept or pruned).
+    pub fn written(&self) -> u64 {
+        self.next_seq.saturating_sub(1)
+    }
+}
+
+impl Checkpoint {
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+}
+
+pub fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
+        .unwrap_or(0)
+}
+
+pub(crate) fn rfc3339(ms: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let f = time::macros::format_description!(
+        "[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z"
+    );
+    t.format(&f).unwrap_or_default()
+}

@@ -1,0 +1,114 @@
+//! One audit entry, as stored (compact JSON, hashed byte for byte) and as
+//! exported.
+
+use serde::{Deserialize, Serialize};
+
+/// What a caller knows of an action before the log orders it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Draft {
+    /// Who acted: `cn:NAME` of a client certificate, or the admin channel.
+    pub actor: String,
+    /// SHA-256 of the client certificate (hex); empty for local admin actions.
+    pub fingerprint: String,
+    /// The client's address, or `local` for the admin socket and the CLI.
+    pub peer: String,
+    /// The KMIP operation (`Create`, `Get`...) or admin action (`Unseal`...).
+    pub operation: String,
+    /// Objects the action named or produced.
+    pub uids: Vec<String>,
+    /// `Success`, or the KMIP result status.
+    pub status: String,
+    /// The KMIP result reason, or the admin action's failure, when it failed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub reason: Option<String>,
+    /// What an admin action did, in words (never a secret).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub detail: Option<String>,
+}
+
+/// A stored entry: the draft, placed in the chain.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    pub seq: u64,
+    /// RFC 3339, UTC, milliseconds.
+    pub time: String,
+    /// Unix time in milliseconds (for retention and filters).
+    pub time_ms: i64,
+    #[serde(flatten)]
+    pub draft: Draft,
+    /// Hash of the entry before this one (or of the checkpoint's last pruned
+    /// entry, or 64 zeros for the first entry ever).
+    pub prev: String,
+}
+
+/// At most this many uids are kept per entry: a Locate may find thousands.
+pub const MAX_UIDS: usize = 64;
+
+impl Draft {
+    pub fn new(actor: impl Into<String>, operation: impl Into<String>) -> Draft {
+        Draft {
+            actor: actor.into(),
+            peer: "local".into(),
+            operation: operation.into(),
+            status: "Success".into(),
+            ..Draft::default()
+        }
+    }
+
+    pub fn detail(mut self, detail: impl Into<String>) -> Draft {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    pub fn failed(mut self, reason: impl Into<String>) -> Draft {
+        self.status = "OperationFailed".into();
+        self.reason = Some(reason.into());
+        self
+    }
+
+    /// Adds a uid once, up to [`MAX_UIDS`].
+    pub fn name(&mut self, uid: &str) {
+        if self.uids.len() < MAX_UIDS && !self.uids.iter().any(|u| u == uid) {
+            self.uids.push(uid.to_owned());
+        }
+    }
+}
+
+impl Entry {
+    /// The bytes stored and hashed.
+    pub fn encode(&self) -> Vec<u8> {
+        serde_json::to_vec(self).unwrap_or_default()
+    }
+
+    pub fn decode(bytes: &[u8]) -> Result<Entry, serde_json::Error> {
+        serde_json::from_slice(bytes)
+    }
+
+    /// One line for people: time, actor, peer, operation, result, uids.
+    pub fn to_text(&self) -> String {
+        let d = &self.draft;
+        let result = match &d.reason {
+            Some(r) => format!("{} ({r})", d.status),
+            None => d.status.clone(),
+        };
+        format!(
+            "{} #{} {} [{}] from {}: {} -> {}{}{}",
+            self.time,
+            self.seq,
+            d.actor,
+            d.fingerprint.get(..16).unwrap_or(&d.fingerprint),
+            d.peer,
+            d.operation,
+            result,
+            if d.uids.is_empty() {
+                String::new()
+            } else {
+                format!(" uids={}", d.uids.join(","))
+            },
+            d.detail
+                .as_deref()
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default()
+        )
+    }
+}
