@@ -38,13 +38,26 @@ lkm_free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
 }
 
+# Builds the release lkm binary, unless LKM_SKIP_BUILD=1 (then the one
+# already in $CARGO_TARGET_DIR is used).
+lkm_build() {
+  if [ "${LKM_SKIP_BUILD:-}" = 1 ]; then
+    [ -x "$LKM_BIN" ] || { echo "[lkm] LKM_SKIP_BUILD=1 but $LKM_BIN is missing" >&2; return 1; }
+    return 0
+  fi
+  lkm_require_cargo
+  cargo build --release --bin lkm -q
+}
+
 # Starts `lkm serve --dev` with its data in $1 on free loopback ports and
-# waits until it listens. Sets LKM_PORT, LKM_PID and LKM_CERTS.
+# waits until it listens. Sets LKM_PORT, LKM_METRICS_PORT, LKM_PID and
+# LKM_CERTS.
 lkm_start_dev() {
   local work=$1
   LKM_PORT=$(lkm_free_port)
+  LKM_METRICS_PORT=$(lkm_free_port)
   "$LKM_BIN" serve --dev --data "$work/data" --listen "127.0.0.1:$LKM_PORT" \
-    --metrics-listen "127.0.0.1:$(lkm_free_port)" >"$work/server.out" 2>"$work/server.log" &
+    --metrics-listen "127.0.0.1:$LKM_METRICS_PORT" >"$work/server.out" 2>"$work/server.log" &
   LKM_PID=$!
   LKM_CERTS="$work/data/certs"
   for _ in $(seq 1 100); do
