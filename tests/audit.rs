@@ -30,32 +30,30 @@ fn by_operation(entries: &[Entry]) -> BTreeMap<(String, String), usize> {
     m
 }
 
-fn uid_item(uid: &str) -> Vec<Item> {
-    vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)]
-}
-
 /// Runs a mixed workload against a real server and returns the data dir
 /// (the server stopped) and the uids it made.
 async fn workload() -> (tempfile::TempDir, Vec<String>, String) {
     let server = common::start().await;
     let mut c = server.client(ProtocolVersion::new(2, 1)).await;
-    let mut uids = Vec::new();
-    for _ in 0..3 {
-        let p = c
-            .call(Operation::Create, common::create_aes256())
-            .await
-            .unwrap();
-        uids.push(common::uid_of(&p));
-    }
-    let got = c.call(Operation::Get, uid_item(&uids[0])).await.unwrap();
-    let key_hex = hex::encode(find_bytes(&got, tag::KEY_MATERIAL).unwrap());
-    c.call(Operation::Get, uid_item(&uids[1])).await.unwrap();
-    c.call(Operation::Activate, uid_item(&uids[0]))
+    let uids = common::create_keys(&mut c, 3).await;
+    let got = c
+        .call(Operation::Get, common::uid_payload(&uids[0]))
         .await
         .unwrap();
-    assert!(c.call(Operation::Get, uid_item("no-such")).await.is_err());
+    let key_hex = hex::encode(find_bytes(&got, tag::KEY_MATERIAL).unwrap());
+    c.call(Operation::Get, common::uid_payload(&uids[1]))
+        .await
+        .unwrap();
+    c.call(Operation::Activate, common::uid_payload(&uids[0]))
+        .await
+        .unwrap();
+    assert!(
+        c.call(Operation::Get, common::uid_payload("no-such"))
+            .await
+            .is_err()
+    );
     c.call(Operation::Locate, vec![]).await.unwrap();
-    c.call(Operation::Destroy, uid_item(&uids[2]))
+    c.call(Operation::Destroy, common::uid_payload(&uids[2]))
         .await
         .unwrap();
     // Two items in one message: two entries.
@@ -65,7 +63,10 @@ async fn workload() -> (tempfile::TempDir, Vec<String>, String) {
             RequestBatchItem {
                 operation: Operation::GetAttributes as u32,
                 unique_batch_item_id: None,
-                payload: Some(Item::structure(tag::REQUEST_PAYLOAD, uid_item(&uids[1]))),
+                payload: Some(Item::structure(
+                    tag::REQUEST_PAYLOAD,
+                    common::uid_payload(&uids[1]),
+                )),
                 message_extensions: vec![],
             },
             RequestBatchItem {

@@ -91,19 +91,19 @@ async fn a_scrape_counts_exactly_what_was_done() {
 async fn objects_are_counted_by_type_and_state() {
     let server = common::start().await;
     let mut c = server.client(ProtocolVersion::new(2, 1)).await;
-    let mut uids = Vec::new();
-    for _ in 0..3 {
-        let p = c
-            .call(Operation::Create, common::create_aes256())
-            .await
-            .unwrap();
-        uids.push(common::uid_of(&p));
-    }
-    let uid = |u: &String| vec![lkm::ttlv::Item::text(lkm::kmip::tag::UNIQUE_IDENTIFIER, u)];
-    c.call(Operation::Activate, uid(&uids[0])).await.unwrap();
-    c.call(Operation::Destroy, uid(&uids[1])).await.unwrap();
+    let uids = common::create_keys(&mut c, 3).await;
+    c.call(Operation::Activate, common::uid_payload(&uids[0]))
+        .await
+        .unwrap();
+    c.call(Operation::Destroy, common::uid_payload(&uids[1]))
+        .await
+        .unwrap();
     // A refused change counts nothing: an Active key cannot be destroyed.
-    assert!(c.call(Operation::Destroy, uid(&uids[0])).await.is_err());
+    assert!(
+        c.call(Operation::Destroy, common::uid_payload(&uids[0]))
+            .await
+            .is_err()
+    );
     let (_, body) = http_get(server.handle.metrics_addr, "/metrics").await;
     for line in [
         r#"lkm_objects{state="Active",type="SymmetricKey"} 1"#,

@@ -523,14 +523,6 @@ impl KeyStore {
 
     /// Like [`KeyStore::update`], where the change may also make a new
     /// object (Re-key): both are written in one atomic batch.
-    pub fn update_and_insert<E: From<KeyStoreError>>(
-        &self,
-        uid: &str,
-        change: impl FnOnce(&mut ManagedObject) -> Result<Option<ManagedObject>, E>,
-    ) -> Result<Option<(ManagedObject, Option<ManagedObject>)>, E> {
-        self.update_and_insert_as(uid, change, None)
-    }
-
     fn update_and_insert_as<E: From<KeyStoreError>>(
         &self,
         uid: &str,
@@ -570,10 +562,6 @@ impl KeyStore {
 
     /// Puts back an earlier copy of an object, or removes an object that did
     /// not exist before (`earlier` = None): how a batch is undone.
-    pub fn restore(&self, uid: &str, earlier: Option<&ManagedObject>) -> Result<(), KeyStoreError> {
-        self.restore_as(uid, earlier, None)
-    }
-
     fn restore_as(
         &self,
         uid: &str,

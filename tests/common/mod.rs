@@ -166,3 +166,21 @@ pub fn uid_of(payload: &Item) -> String {
         .unwrap()
         .to_owned()
 }
+
+/// Creates `n` AES-256 keys and returns their identifiers.
+pub async fn create_keys(c: &mut Client, n: usize) -> Vec<String> {
+    let mut uids = Vec::new();
+    for _ in 0..n {
+        let p = c
+            .call(lkm::kmip::Operation::Create, create_aes256())
+            .await
+            .unwrap();
+        uids.push(uid_of(&p));
+    }
+    uids
+}
+
+/// A payload naming one object.
+pub fn uid_payload(uid: &str) -> Vec<Item> {
+    vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)]
+}
