@@ -402,7 +402,7 @@ impl KeyStore {
             return Err(KeyStoreError::Exists(o.uid.clone()));
         }
         let c = self.put_command(&keyring, o, 1, &BTreeSet::new(), None)?;
-        self.commit(&c, audit, &[&o.uid])
+        self.commit(&c, audit, &[&o.uid], Durability::Synced)
     }
 
     /// Writes a change durably, with its audit entry when it has a scope.
@@ -411,12 +411,13 @@ impl KeyStore {
         c: &Command,
         audit: Option<&Scope>,
         uids: &[&str],
+        durability: Durability,
     ) -> Result<(), KeyStoreError> {
-        match audit {
-            None => self.store.apply(c)?,
-            Some(scope) => {
-                self.store
-                    .commit(c, &scope.change(uids), Durability::Synced)?;
+        match (audit, durability) {
+            (None, Durability::Synced) => self.store.apply(c)?,
+            (None, Durability::Written) => self.store.apply_unsynced(c)?,
+            (Some(scope), _) => {
+                self.store.commit(c, &scope.change(uids), durability)?;
             }
         }
         Ok(())
@@ -435,6 +436,7 @@ impl KeyStore {
         Audited {
             keystore: self,
             scope,
+            durability: Durability::Synced,
         }
     }
 
@@ -461,7 +463,7 @@ impl KeyStore {
             );
         }
         let uids: Vec<&str> = objects.iter().map(|o| o.uid.as_str()).collect();
-        self.commit(&c, audit, &uids)
+        self.commit(&c, audit, &uids, Durability::Synced)
     }
 
     /// Stores many new objects with one sync at the end (bulk loads, tests).
@@ -517,7 +519,7 @@ impl KeyStore {
         change: impl FnOnce(&mut ManagedObject) -> Result<(), E>,
     ) -> Result<Option<ManagedObject>, E> {
         Ok(self
-            .update_and_insert_as(uid, |o| change(o).map(|()| None), None)?
+            .update_and_insert_as(uid, |o| change(o).map(|()| None), None, Durability::Synced)?
             .map(|(o, _)| o))
     }
 
@@ -528,6 +530,7 @@ impl KeyStore {
         uid: &str,
         change: impl FnOnce(&mut ManagedObject) -> Result<Option<ManagedObject>, E>,
         audit: Option<&Scope>,
+        durability: Durability,
     ) -> Result<Option<(ManagedObject, Option<ManagedObject>)>, E> {
         let _writer = self.writer();
         let keyring = self.keyring()?;
@@ -556,7 +559,7 @@ impl KeyStore {
         }
         let mut uids = vec![o.uid.as_str()];
         uids.extend(created.as_ref().map(|n| n.uid.as_str()));
-        self.commit(&c, audit, &uids)?;
+        self.commit(&c, audit, &uids, durability)?;
         Ok(Some((o, created)))
     }
 
@@ -594,7 +597,7 @@ impl KeyStore {
                 c
             }
         };
-        self.commit(&c, audit, &[uid])
+        self.commit(&c, audit, &[uid], Durability::Synced)
     }
 
     /// Every object's uid, in uid order (for admins listing everything).
@@ -708,9 +711,19 @@ fn count(c: &mut Command, (t, s): Kind, delta: i64) {
 pub struct Audited<'a> {
     keystore: &'a KeyStore,
     scope: &'a Scope,
+    durability: Durability,
 }
 
 impl Audited<'_> {
+    /// Changes that return without waiting for the disk: only for
+    /// bookkeeping a client cannot rely on (a Get clearing Fresh), so that
+    /// reads never wait for an fsync. They are in the WAL, so they survive
+    /// the process dying, and the next durable write takes them to disk.
+    pub fn without_fsync(mut self) -> Self {
+        self.durability = Durability::Written;
+        self
+    }
+
     pub fn insert(&self, o: &ManagedObject) -> Result<(), KeyStoreError> {
         self.keystore.insert_as(o, Some(self.scope))
     }
@@ -726,7 +739,12 @@ impl Audited<'_> {
     ) -> Result<Option<ManagedObject>, E> {
         Ok(self
             .keystore
-            .update_and_insert_as(uid, |o| change(o).map(|()| None), Some(self.scope))?
+            .update_and_insert_as(
+                uid,
+                |o| change(o).map(|()| None),
+                Some(self.scope),
+                self.durability,
+            )?
             .map(|(o, _)| o))
     }
 
@@ -736,7 +754,7 @@ impl Audited<'_> {
         change: impl FnOnce(&mut ManagedObject) -> Result<Option<ManagedObject>, E>,
     ) -> Result<Option<(ManagedObject, Option<ManagedObject>)>, E> {
         self.keystore
-            .update_and_insert_as(uid, change, Some(self.scope))
+            .update_and_insert_as(uid, change, Some(self.scope), self.durability)
     }
 
     pub fn restore(&self, uid: &str, earlier: Option<&ManagedObject>) -> Result<(), KeyStoreError> {

@@ -1,6 +1,6 @@
 //! Get: the object itself, as stored, to its owner only.
 
-use super::{Context, load_owned, not_found, requested_uid, response, update_owned};
+use super::{Context, load_owned, not_found, requested_uid, response, update_owned_with};
 use crate::kmip::tag;
 use crate::kmip::{KmipError, KmipResult, ResultReason};
 use crate::ttlv::Item;
@@ -33,9 +33,10 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
             "the object is Sensitive: its value cannot leave the server in clear",
         ));
     }
-    // The first time the value leaves the server it is no longer Fresh.
+    // The first time the value leaves the server it is no longer Fresh:
+    // bookkeeping, so the Get does not wait for the disk to record it.
     if o.first_attribute(tag::FRESH).and_then(Item::as_boolean) == Some(true) {
-        o = update_owned(ctx, uid, |o| {
+        o = update_owned_with(ctx.writer().without_fsync(), ctx, uid, |o| {
             o.set_attribute(Item::boolean(tag::FRESH, false));
             Ok(())
         })?;

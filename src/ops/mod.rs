@@ -257,13 +257,22 @@ fn follow_dates(o: &mut ManagedObject, t: i64) {
     }
 }
 
-/// Changes an object the caller owns, atomically.
+/// Changes an object the caller owns, atomically and durably.
 fn update_owned(
     ctx: &Context<'_>,
     uid: &str,
     change: impl FnOnce(&mut ManagedObject) -> KmipResult<()>,
 ) -> KmipResult<ManagedObject> {
-    ctx.writer()
+    update_owned_with(ctx.writer(), ctx, uid, change)
+}
+
+pub(crate) fn update_owned_with(
+    writer: crate::keystore::Audited<'_>,
+    ctx: &Context<'_>,
+    uid: &str,
+    change: impl FnOnce(&mut ManagedObject) -> KmipResult<()>,
+) -> KmipResult<ManagedObject> {
+    writer
         .update(uid, |o: &mut ManagedObject| {
             if !may_access(ctx, o) {
                 return Err(not_found(uid));

@@ -64,18 +64,23 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                         m.messages.inc();
                         m.bytes_received.inc_by(request.len() as u64);
                     }
-                    // Operations may wait on an fsync: keep them off the
-                    // async workers so concurrent writers share syncs.
-                    let h = handler.clone();
-                    let identity = self.identity.clone();
-                    let peer = self.peer;
-                    let outcome = match tokio::task::spawn_blocking(move || {
-                        h.handle(&identity, peer, &request)
-                    })
-                    .await
-                    {
-                        Ok(o) => o,
-                        Err(e) => break Close::Io(format!("request handler failed: {e}")),
+                    // Operations that may wait on an fsync or compute for
+                    // long run off the async workers, so concurrent writers
+                    // share syncs; quick reads are answered here.
+                    let outcome = if super::handler::is_quick(&request) {
+                        handler.handle(&self.identity, self.peer, &request)
+                    } else {
+                        let h = handler.clone();
+                        let identity = self.identity.clone();
+                        let peer = self.peer;
+                        match tokio::task::spawn_blocking(move || {
+                            h.handle(&identity, peer, &request)
+                        })
+                        .await
+                        {
+                            Ok(o) => o,
+                            Err(e) => break Close::Io(format!("request handler failed: {e}")),
+                        }
                     };
                     debug!(peer = %self.peer, identity = %self.identity, ops = ?outcome.operations, "request served");
                     if let Some(m) = &handler.metrics {

@@ -179,6 +179,58 @@ impl Handler {
     }
 }
 
+/// Operations answered on the connection's own task rather than the
+/// blocking pool: they never wait for an fsync (a Get clearing Fresh does
+/// not) and do no private-key arithmetic, so they finish in microseconds,
+/// and the hand-off to another thread would cost more than they do.
+const QUICK: &[Operation] = &[
+    Operation::DiscoverVersions,
+    Operation::Query,
+    Operation::Get,
+    Operation::GetAttributes,
+    Operation::GetAttributeList,
+    Operation::Encrypt,
+    Operation::MAC,
+    Operation::MACVerify,
+    Operation::SignatureVerify,
+    Operation::RNGRetrieve,
+];
+
+/// Whether every batch item of a request is a [`QUICK`] operation, read
+/// from the raw TTLV without decoding it (anything unexpected: no).
+pub fn is_quick(request: &[u8]) -> bool {
+    // Each item: tag (3), type (1), length (4), value padded to 8 bytes.
+    fn items(b: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
+        let mut rest = b;
+        std::iter::from_fn(move || {
+            let h = rest.get(..8)?;
+            let tag = u32::from_be_bytes([0, h[0], h[1], h[2]]);
+            let len = u32::from_be_bytes([h[4], h[5], h[6], h[7]]) as usize;
+            let value = rest.get(8..8 + len)?;
+            rest = rest.get(8 + len.next_multiple_of(8)..).unwrap_or(&[]);
+            Some((tag, value))
+        })
+    }
+    let Some((tag::REQUEST_MESSAGE, body)) = items(request).next() else {
+        return false;
+    };
+    let mut batch = 0;
+    for (t, value) in items(body) {
+        if t != tag::BATCH_ITEM {
+            continue;
+        }
+        batch += 1;
+        let op = items(value)
+            .find(|(t, _)| *t == tag::OPERATION)
+            .and_then(|(_, v)| v.try_into().ok().map(u32::from_be_bytes))
+            .and_then(Operation::from_u32);
+        if !op.is_some_and(|o| QUICK.contains(&o)) {
+            return false;
+        }
+    }
+    batch > 0
+}
+
 /// Operations that name their object by Unique Identifier, and so take
 /// the ID Placeholder when the request leaves it out.
 const USES_UID: &[Operation] = &[
@@ -500,4 +552,51 @@ fn now() -> i64 {
         .duration_since(std::time::UNIX_EPOCH)
         .map(|d| d.as_secs() as i64)
         .unwrap_or(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_quick;
+    use crate::kmip::{
+        Operation, ProtocolVersion, RequestBatchItem, RequestHeader, RequestMessage,
+    };
+    use crate::ttlv;
+
+    fn request(ops: &[Operation]) -> Vec<u8> {
+        let m = RequestMessage {
+            header: RequestHeader::new(ProtocolVersion::new(1, 2), ops.len() as i32),
+            items: ops
+                .iter()
+                .map(|op| RequestBatchItem {
+                    operation: *op as u32,
+                    unique_batch_item_id: None,
+                    payload: Some(ttlv::Item::structure(
+                        crate::kmip::tag::REQUEST_PAYLOAD,
+                        vec![ttlv::Item::text(crate::kmip::tag::UNIQUE_IDENTIFIER, "k")],
+                    )),
+                    message_extensions: vec![],
+                })
+                .collect(),
+        };
+        ttlv::encode(&m.to_item())
+    }
+
+    #[test]
+    fn only_requests_made_of_quick_reads_skip_the_blocking_pool() {
+        assert!(is_quick(&request(&[Operation::Get])));
+        assert!(is_quick(&request(&[
+            Operation::Get,
+            Operation::GetAttributes
+        ])));
+        assert!(!is_quick(&request(&[Operation::Get, Operation::Create])));
+        assert!(!is_quick(&request(&[Operation::Destroy])));
+        assert!(!is_quick(&request(&[Operation::Sign])));
+        assert!(!is_quick(&request(&[])));
+        let get = request(&[Operation::Get]);
+        for cut in 0..get.len() {
+            // Truncated or odd input never panics; it goes the slow way.
+            let _ = is_quick(&get[..cut]);
+        }
+        assert!(!is_quick(b"\x42\x00\x78\x01\xff\xff\xff\xf8"));
+    }
 }

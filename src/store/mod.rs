@@ -387,12 +387,15 @@ impl Store {
             let meta_cf = self.cf(Cf::Meta)?;
             batch.put_cf(meta_cf, audit::META_CHECKPOINT, checkpoint.encode());
             batch.put_cf(meta_cf, audit::META_HEAD, next.encode());
+            // As in commit: into the WAL under the lock, to disk after it.
             let mut wo = WriteOptions::default();
-            wo.set_sync(true);
+            wo.set_sync(false);
             self.db.write_opt(batch, &wo)?;
             *head = next;
+            let mine = self.written.fetch_add(1, Ordering::SeqCst) + 1;
             total += gone.len() as u64;
             drop(head);
+            self.sync_through(mine)?;
             if chunk.len() < CHUNK && gone.len() < chunk.len() {
                 return Ok(total);
             }
