@@ -1,6 +1,6 @@
 //! The `lkm` command line: serve, certs, client, config.
 
-mod client;
+pub(crate) mod client;
 mod seal;
 mod serve;
 
@@ -35,6 +35,8 @@ enum Command {
     Status(seal::SocketArgs),
     /// Talk KMIP to a server.
     Client(Box<client::ClientArgs>),
+    /// Load a KMIP server and measure it (ops/s, latency percentiles).
+    Bench(Box<crate::bench::args::BenchArgs>),
     /// Show configuration.
     Config {
         #[command(subcommand)]
@@ -79,6 +81,7 @@ pub fn run() -> i32 {
         Command::Serve(args) => serve::run(args),
         Command::Certs { command } => certs(command),
         Command::Client(args) => client::run(*args),
+        Command::Bench(args) => crate::bench::args::main(*args),
         Command::Init(args) => seal::init(args),
         Command::Unseal(args) => seal::unseal(args),
         Command::Status(args) => seal::status(args),
