@@ -179,9 +179,11 @@ impl Requests {
                     Item::structure(
                         tag::CRYPTOGRAPHIC_PARAMETERS,
                         vec![
+                            // In the specification's order (PyKMIP
+                            // insists): mode, algorithm, tag length.
                             Item::enumeration(tag::BLOCK_CIPHER_MODE, MODE_GCM),
-                            Item::integer(tag::TAG_LENGTH, 16),
                             Item::enumeration(tag::CRYPTOGRAPHIC_ALGORITHM, AES),
+                            Item::integer(tag::TAG_LENGTH, 16),
                         ],
                     ),
                     Item::bytes(tag::DATA, data.clone()),
