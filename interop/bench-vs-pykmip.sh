@@ -44,14 +44,14 @@ else
 fi
 
 WORK=$(mktemp -d)
-OUT="${BENCH_OUT:-$WORK/reports}"
+OUT="${BENCH_OUT:-$(mktemp -d)}"
 mkdir -p "$OUT"
 PYKMIP_DIR="$WORK/pykmip"
 cleanup() {
   lkm_stop_dev
   LKM_PID=""
   bash "$INTEROP/pykmip-server.sh" stop "$PYKMIP_DIR" >/dev/null 2>&1 || true
-  rm -rf "$WORK/lkm" "$PYKMIP_DIR/pykmip.db"
+  rm -rf "$WORK"
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
