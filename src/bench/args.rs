@@ -130,7 +130,7 @@ pub(crate) fn main(args: BenchArgs) -> Result<(), String> {
             Some(target) => {
                 let json = match serde_json::to_string_pretty(&report) {
                     Ok(j) => j,
-                    Err(e) => return Err(BenchError::Config(format!("report to JSON: {e}"))),
+                    Err(e) => return Err(BenchError::Task(format!("report to JSON: {e}"))),
                 };
                 if target == "-" {
                     eprint!("{text}");

@@ -40,8 +40,10 @@ pub enum BenchError {
         step: &'static str,
         source: ClientError,
     },
-    #[error("cannot start the runtime: {0}")]
+    #[error("cannot start the runtime or the pacing thread: {0}")]
     Runtime(std::io::Error),
+    #[error("a benchmark task failed: {0}")]
+    Task(String),
     #[error("cannot write {path}: {source}")]
     Output {
         path: String,

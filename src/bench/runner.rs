@@ -91,7 +91,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         for o in opening {
             let c = o
                 .await
-                .map_err(|e| BenchError::Config(format!("a connecting task failed: {e}")))?
+                .map_err(|e| BenchError::Task(e.to_string()))?
                 .map_err(|source| BenchError::Connect {
                     addr: config.addr.clone(),
                     source,
@@ -148,7 +148,7 @@ pub async fn run(config: BenchConfig) -> Result<Report, BenchError> {
         p.stop();
     }
     if let Some(e) = failed {
-        return Err(BenchError::Config(format!("a connection task failed: {e}")));
+        return Err(BenchError::Task(e.to_string()));
     }
     let elapsed = Instant::now().saturating_duration_since(shared.measure_from);
     shared.finished.store(true, Relaxed);
