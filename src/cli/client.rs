@@ -149,7 +149,8 @@ struct NewAttrs {
     custom: Vec<String>,
 }
 
-fn parse_version(s: &str) -> Result<ProtocolVersion, String> {
+/// `MAJOR.MINOR`, e.g. 1.2.
+pub(crate) fn parse_version(s: &str) -> Result<ProtocolVersion, String> {
     let (a, b) = s.split_once('.').ok_or("expected MAJOR.MINOR")?;
     Ok(ProtocolVersion::new(
         a.parse().map_err(|_| "bad major")?,
@@ -164,7 +165,8 @@ fn enum_value(t: u32, name: &str) -> Result<u32, String> {
     }
 }
 
-fn name_item(name: &str) -> Item {
+/// A Name attribute (text string type), as Create and Locate send it.
+pub(crate) fn name_item(name: &str) -> Item {
     Item::structure(
         tag::NAME,
         vec![
@@ -215,7 +217,7 @@ impl NewAttrs {
 }
 
 /// Attributes in the request shape of the version.
-fn attributes(version: ProtocolVersion, items: Vec<Item>) -> Item {
+pub(crate) fn attributes(version: ProtocolVersion, items: Vec<Item>) -> Item {
     if version.is_2x() {
         Item::structure(tag::ATTRIBUTES, items)
     } else {
@@ -226,6 +228,58 @@ fn attributes(version: ProtocolVersion, items: Vec<Item>) -> Item {
     }
 }
 
+/// The three Query functions every server answers: operations, objects
+/// and server information.
+pub(crate) fn query_payload() -> Vec<Item> {
+    [
+        QueryFunction::QueryOperations,
+        QueryFunction::QueryObjects,
+        QueryFunction::QueryServerInformation,
+    ]
+    .iter()
+    .map(|f| Item::enumeration(tag::QUERY_FUNCTION, f.value()))
+    .collect()
+}
+
+/// A Create payload for a symmetric key of `algorithm` (enumeration value)
+/// and `length` bits, with `extra` attributes (in the 2.x item form; they
+/// are converted for 1.x).
+pub(crate) fn create_symmetric(
+    version: ProtocolVersion,
+    algorithm: u32,
+    length: i32,
+    extra: Vec<Item>,
+) -> Vec<Item> {
+    let mut items = vec![
+        Item::enumeration(tag::CRYPTOGRAPHIC_ALGORITHM, algorithm),
+        Item::integer(tag::CRYPTOGRAPHIC_LENGTH, length),
+    ];
+    items.extend(extra);
+    vec![
+        Item::enumeration(tag::OBJECT_TYPE, ObjectType::SymmetricKey.value()),
+        attributes(version, items),
+    ]
+}
+
+/// A Locate payload matching every attribute in `items` (2.x item form),
+/// at most `max` answers.
+pub(crate) fn locate_payload(
+    version: ProtocolVersion,
+    items: Vec<Item>,
+    max: Option<i32>,
+) -> Vec<Item> {
+    let mut payload = Vec::new();
+    if let Some(m) = max {
+        payload.push(Item::integer(tag::MAXIMUM_ITEMS, m));
+    }
+    if version.is_2x() {
+        payload.push(Item::structure(tag::ATTRIBUTES, items));
+    } else {
+        payload.extend(items.iter().map(to_v1_attribute));
+    }
+    payload
+}
+
 fn request(args: &ClientArgs) -> Result<(Operation, Vec<Item>), String> {
     let v = args.kmip_version;
     let uid = |u: &String| Item::text(tag::UNIQUE_IDENTIFIER, u.clone());
@@ -234,36 +288,16 @@ fn request(args: &ClientArgs) -> Result<(Operation, Vec<Item>), String> {
             Operation::DiscoverVersions,
             offer.iter().map(|v| v.to_item()).collect(),
         ),
-        ClientOp::Query => (
-            Operation::Query,
-            [
-                QueryFunction::QueryOperations,
-                QueryFunction::QueryObjects,
-                QueryFunction::QueryServerInformation,
-            ]
-            .iter()
-            .map(|f| Item::enumeration(tag::QUERY_FUNCTION, f.value()))
-            .collect(),
-        ),
+        ClientOp::Query => (Operation::Query, query_payload()),
         ClientOp::Create {
             algorithm,
             length,
             attrs,
         } => {
-            let mut items = vec![
-                Item::enumeration(
-                    tag::CRYPTOGRAPHIC_ALGORITHM,
-                    enum_value(tag::CRYPTOGRAPHIC_ALGORITHM, algorithm)?,
-                ),
-                Item::integer(tag::CRYPTOGRAPHIC_LENGTH, *length),
-            ];
-            items.extend(attrs.items()?);
+            let algorithm = enum_value(tag::CRYPTOGRAPHIC_ALGORITHM, algorithm)?;
             (
                 Operation::Create,
-                vec![
-                    Item::enumeration(tag::OBJECT_TYPE, ObjectType::SymmetricKey.value()),
-                    attributes(v, items),
-                ],
+                create_symmetric(v, algorithm, *length, attrs.items()?),
             )
         }
         ClientOp::Register {
@@ -365,16 +399,7 @@ fn request(args: &ClientArgs) -> Result<(Operation, Vec<Item>), String> {
                 items.push(Item::enumeration(tag::STATE, enum_value(tag::STATE, s)?));
             }
             items.extend(custom_items(custom)?);
-            let mut payload = Vec::new();
-            if let Some(m) = max {
-                payload.push(Item::integer(tag::MAXIMUM_ITEMS, *m));
-            }
-            if v.is_2x() {
-                payload.push(Item::structure(tag::ATTRIBUTES, items));
-            } else {
-                payload.extend(items.iter().map(to_v1_attribute));
-            }
-            (Operation::Locate, payload)
+            (Operation::Locate, locate_payload(v, items, *max))
         }
         ClientOp::GetAttributes { uid: u, names } => {
             let mut payload = vec![uid(u)];

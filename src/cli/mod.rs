@@ -1,7 +1,7 @@
 //! The `lkm` command line: serve, certs, client, config, audit.
 
 mod audit;
-mod client;
+pub(crate) mod client;
 mod seal;
 mod serve;
 
@@ -43,6 +43,8 @@ enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    /// Load a KMIP server and measure it (ops/s, latency percentiles).
+    Bench(Box<crate::bench::args::BenchArgs>),
     /// Show configuration.
     Config {
         #[command(subcommand)]
@@ -87,6 +89,7 @@ pub fn run() -> i32 {
         Command::Serve(args) => serve::run(args),
         Command::Certs { command } => certs(command),
         Command::Client(args) => client::run(*args),
+        Command::Bench(args) => crate::bench::args::main(*args),
         Command::Init(args) => seal::init(args),
         Command::Unseal(args) => seal::unseal(args),
         Command::Status(args) => seal::status(args),
