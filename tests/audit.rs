@@ -355,3 +355,43 @@ fn retention_prunes_by_age_and_size_and_the_chain_still_verifies() {
     let store = Store::open(dir.path()).unwrap();
     assert_eq!(store.audit_head().next_seq, 203);
 }
+
+#[test]
+fn read_entries_wait_in_memory_in_order_and_reach_the_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    for i in 0..3 {
+        let mut d = Draft::new("cn:reader", "Get");
+        d.name(&format!("k{i}"));
+        store
+            .commit(&Command::default(), &d, Durability::Buffered)
+            .unwrap();
+    }
+    // Counted at once, not yet written.
+    assert_eq!(store.audit_head().written(), 3);
+    assert!(entries(&store).is_empty());
+    // A durable change takes the waiting entries with it, in order.
+    let mut c = Command::default();
+    c.put(Cf::Meta, b"test-key".to_vec(), b"v".to_vec());
+    let seq = store
+        .commit(&c, &Draft::new("cn:writer", "Create"), Durability::Synced)
+        .unwrap();
+    assert_eq!(seq, 4);
+    let ops: Vec<String> = entries(&store)
+        .into_iter()
+        .map(|e| e.draft.operation)
+        .collect();
+    assert_eq!(ops, ["Get", "Get", "Get", "Create"]);
+    // Entries still waiting when the store closes are written then.
+    store
+        .commit(
+            &Command::default(),
+            &Draft::new("cn:reader", "Locate"),
+            Durability::Buffered,
+        )
+        .unwrap();
+    drop(store);
+    let store = Store::open(dir.path()).unwrap();
+    assert_eq!(entries(&store).len(), 5);
+    assert_eq!(audit::verify(&store).unwrap().broken, None);
+}

@@ -415,7 +415,7 @@ impl KeyStore {
     ) -> Result<(), KeyStoreError> {
         match (audit, durability) {
             (None, Durability::Synced) => self.store.apply(c)?,
-            (None, Durability::Written) => self.store.apply_unsynced(c)?,
+            (None, _) => self.store.apply_unsynced(c)?,
             (Some(scope), _) => {
                 self.store.commit(c, &scope.change(uids), durability)?;
             }
@@ -423,10 +423,11 @@ impl KeyStore {
         Ok(())
     }
 
-    /// Records an action that changed nothing (a read, a refusal).
+    /// Records an action that changed nothing (a read, a refusal); see
+    /// [`Durability::Buffered`] for when it reaches the disk.
     pub fn record(&self, draft: &Draft) -> Result<(), KeyStoreError> {
         self.store
-            .commit(&Command::default(), draft, Durability::Written)?;
+            .commit(&Command::default(), draft, Durability::Buffered)?;
         Ok(())
     }
 

@@ -67,6 +67,22 @@ async fn rewrap_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) {
     }
 }
 
+/// Writes the audit entries of reads within about a millisecond of the
+/// first one waiting, so a burst of reads costs one write, not one each.
+async fn audit_flush_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) {
+    let store = keystore.store();
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = store.audit_pending.notified() => {}
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        if let Err(e) = store.flush_audit() {
+            warn!(error = %e, "audit entries of reads could not be written");
+        }
+    }
+}
+
 /// Applies the audit retention policy now and then (and once at start).
 async fn prune_loop(
     keystore: Arc<KeyStore>,
@@ -143,6 +159,7 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
         }
     })?;
     tokio::spawn(rewrap_loop(keystore.clone(), shutdown.clone()));
+    tokio::spawn(audit_flush_loop(keystore.clone(), shutdown.clone()));
     tokio::spawn(prune_loop(
         keystore.clone(),
         config.audit.clone(),
@@ -245,6 +262,9 @@ async fn accept_loop(
             open = tracker.len(),
             "shutdown grace period over; abandoning connections"
         );
+    }
+    if let Err(e) = handler.keystore.store().flush_audit() {
+        warn!(error = %e, "audit entries of reads could not be written at shutdown");
     }
     info!("KMIP listener stopped");
 }

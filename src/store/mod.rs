@@ -10,9 +10,9 @@ use rocksdb::{
     ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Condvar, Mutex};
 use thiserror::Error;
 
 /// Object records: uid -> sealed record.
@@ -39,6 +39,8 @@ pub enum StoreError {
     Format { path: PathBuf, found: u32 },
     #[error("store: {0}")]
     Corrupt(String),
+    #[error("store write: {0}")]
+    Write(String),
 }
 
 /// One change; a [`Command`] applies a list of them atomically.
@@ -145,24 +147,67 @@ pub struct Store {
     /// The audit chain's head. Held while an audited batch is written
     /// (without waiting for the disk), so entries reach the WAL in
     /// sequence order and a crash keeps a prefix of the chain.
-    audit: Mutex<Head>,
-    /// Audited batches written so far, and how many of them are known to
-    /// be on disk: one fsync covers every batch written before it.
-    written: AtomicU64,
-    synced: AtomicU64,
-    sync_lock: Mutex<()>,
+    audit: Mutex<Chain>,
+    /// Woken when read entries start waiting in memory (see `Durability`).
+    pub audit_pending: tokio::sync::Notify,
+    /// Durable audited commits waiting for the disk, written in groups.
+    group: Mutex<Group>,
+    group_done: Condvar,
     /// Time to write a batch and, for durable ones, until it is on disk.
     pub write_seconds: prometheus::Histogram,
+}
+
+/// The audit chain in memory: its head (counting entries not yet in the
+/// WAL) and the read entries placed in it but not yet written.
+#[derive(Default)]
+struct Chain {
+    head: Head,
+    buffered: Vec<(u64, Vec<u8>)>,
+}
+
+/// Read entries waiting in memory are written once this many have
+/// gathered, if the flusher has not written them first.
+const MAX_BUFFERED: usize = 256;
+
+/// Group commit: the first writer to find no group in flight leads, takes
+/// every commit queued so far, writes them as one batch and waits for one
+/// fsync, then hands each its result; the others sleep until theirs is in.
+#[derive(Default)]
+struct Group {
+    queue: Vec<Pending>,
+    leading: bool,
+    next_id: u64,
+    results: HashMap<u64, Result<u64, String>>,
+}
+
+struct Pending {
+    id: u64,
+    command: Command,
+    draft: Draft,
 }
 
 /// Whether a commit waits for the disk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Durability {
+    /// For the entries of reads (an empty command): placed in the chain at
+    /// once, written to the WAL with the next write, or by the server's
+    /// flusher within a millisecond, so a Get costs no write of its own. A
+    /// process that dies in that window loses those read entries, never a
+    /// change's, and the chain stays whole.
+    Buffered,
     /// Returns once the WAL is on disk: acknowledged means durable.
     Synced,
     /// Returns once the WAL has the batch (in the page cache): it survives
     /// the process dying, and any later synced write makes it durable.
     Written,
+}
+
+impl Drop for Store {
+    fn drop(&mut self) {
+        if let Err(e) = self.flush_audit() {
+            tracing::error!(error = %e, "audit entries of reads could not be written at close");
+        }
+    }
 }
 
 impl Store {
@@ -244,14 +289,14 @@ impl Store {
         let store = Store {
             db,
             path: path.to_owned(),
-            audit: Mutex::new(Head::default()),
-            written: AtomicU64::new(0),
-            synced: AtomicU64::new(0),
-            sync_lock: Mutex::new(()),
+            audit: Mutex::new(Chain::default()),
+            audit_pending: tokio::sync::Notify::new(),
+            group: Mutex::new(Group::default()),
+            group_done: Condvar::new(),
             write_seconds,
         };
         if let Some(head) = audit::read_meta::<Head>(&store, audit::META_HEAD)? {
-            *store.audit.lock().unwrap_or_else(|p| p.into_inner()) = head;
+            store.chain().head = head;
         }
         Ok(store)
     }
@@ -288,46 +333,138 @@ impl Store {
         durability: Durability,
     ) -> Result<u64, StoreError> {
         let started = std::time::Instant::now();
-        let mut batch = self.batch(command)?;
-        let (audit_cf, meta_cf) = (self.cf(Cf::Audit)?, self.cf(Cf::Meta)?);
-        let (seq, mine) = {
-            let mut head = self.audit.lock().unwrap_or_else(|p| p.into_inner());
-            let (seq, bytes, next) = head.append(draft, audit::now_ms());
-            batch.put_cf(audit_cf, audit::key(seq), &bytes);
-            batch.put_cf(meta_cf, audit::META_HEAD, next.encode());
-            let mut wo = WriteOptions::default();
-            wo.set_sync(false);
-            self.db.write_opt(batch, &wo)?;
-            *head = next;
-            (seq, self.written.fetch_add(1, Ordering::SeqCst) + 1)
+        let seq = match durability {
+            Durability::Buffered if command.mutations.is_empty() => {
+                let mut chain = self.chain();
+                let (seq, bytes, next) = chain.head.append(draft, audit::now_ms());
+                chain.head = next;
+                chain.buffered.push((seq, bytes));
+                if chain.buffered.len() == 1 {
+                    self.audit_pending.notify_one();
+                } else if chain.buffered.len() >= MAX_BUFFERED {
+                    self.flush_locked(&mut chain)?;
+                }
+                seq
+            }
+            Durability::Buffered | Durability::Written => {
+                let pending = [Pending {
+                    id: 0,
+                    command: Command::default(),
+                    draft: draft.clone(),
+                }];
+                self.write_group(&pending, Some(command))?[0]
+            }
+            Durability::Synced => self.commit_in_group(command, draft)?,
         };
-        if durability == Durability::Synced {
-            self.sync_through(mine)?;
-        }
         self.write_seconds.observe(started.elapsed().as_secs_f64());
         Ok(seq)
     }
 
-    /// Returns once audited batch `n` is on disk. A caller that finds it
-    /// already synced returns at once; otherwise one fsync covers every
-    /// batch written so far, so concurrent writers share it.
-    fn sync_through(&self, n: u64) -> Result<(), StoreError> {
-        if self.synced.load(Ordering::SeqCst) >= n {
+    fn commit_in_group(&self, command: &Command, draft: &Draft) -> Result<u64, StoreError> {
+        let lock = || self.group.lock().unwrap_or_else(|p| p.into_inner());
+        let mut g = lock();
+        let id = g.next_id;
+        g.next_id += 1;
+        g.queue.push(Pending {
+            id,
+            command: command.clone(),
+            draft: draft.clone(),
+        });
+        loop {
+            if let Some(result) = g.results.remove(&id) {
+                return result.map_err(StoreError::Write);
+            }
+            if g.leading {
+                g = self.group_done.wait(g).unwrap_or_else(|p| p.into_inner());
+                continue;
+            }
+            g.leading = true;
+            let batch = std::mem::take(&mut g.queue);
+            drop(g);
+            let outcome = self
+                .write_group(&batch, None)
+                .and_then(|seqs| {
+                    self.db.flush_wal(true)?;
+                    Ok(seqs)
+                })
+                .map_err(|e| e.to_string());
+            g = lock();
+            for (i, p) in batch.iter().enumerate() {
+                let r = outcome.as_ref().map(|seqs| seqs[i]).map_err(Clone::clone);
+                g.results.insert(p.id, r);
+            }
+            g.leading = false;
+            self.group_done.notify_all();
+        }
+    }
+
+    /// Writes commands and their chained audit entries as one batch into
+    /// the WAL, in sequence order under the chain's lock, without waiting
+    /// for the disk; returns each entry's sequence number.
+    fn write_group(
+        &self,
+        pending: &[Pending],
+        extra: Option<&Command>,
+    ) -> Result<Vec<u64>, StoreError> {
+        let mut batch = WriteBatch::default();
+        for c in pending.iter().map(|p| &p.command).chain(extra) {
+            self.add_to(&mut batch, c)?;
+        }
+        let (audit_cf, meta_cf) = (self.cf(Cf::Audit)?, self.cf(Cf::Meta)?);
+        let mut chain = self.chain();
+        let now = audit::now_ms();
+        // Entries placed earlier go first: the WAL keeps sequence order.
+        for (seq, bytes) in &chain.buffered {
+            batch.put_cf(audit_cf, audit::key(*seq), bytes);
+        }
+        let mut next = chain.head.clone();
+        let mut seqs = Vec::with_capacity(pending.len());
+        for p in pending {
+            let (seq, bytes, after) = next.append(&p.draft, now);
+            batch.put_cf(audit_cf, audit::key(seq), &bytes);
+            next = after;
+            seqs.push(seq);
+        }
+        batch.put_cf(meta_cf, audit::META_HEAD, next.encode());
+        let mut wo = WriteOptions::default();
+        wo.set_sync(false);
+        self.db.write_opt(batch, &wo)?;
+        chain.head = next;
+        chain.buffered.clear();
+        Ok(seqs)
+    }
+
+    fn chain(&self) -> std::sync::MutexGuard<'_, Chain> {
+        self.audit.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Writes the read entries waiting in memory (without waiting for the
+    /// disk); the server's flusher calls it, and shutdown does.
+    pub fn flush_audit(&self) -> Result<(), StoreError> {
+        let mut chain = self.chain();
+        self.flush_locked(&mut chain)
+    }
+
+    fn flush_locked(&self, chain: &mut Chain) -> Result<(), StoreError> {
+        if chain.buffered.is_empty() {
             return Ok(());
         }
-        let _one = self.sync_lock.lock().unwrap_or_else(|p| p.into_inner());
-        if self.synced.load(Ordering::SeqCst) >= n {
-            return Ok(());
+        let mut batch = WriteBatch::default();
+        let audit_cf = self.cf(Cf::Audit)?;
+        for (seq, bytes) in &chain.buffered {
+            batch.put_cf(audit_cf, audit::key(*seq), bytes);
         }
-        let target = self.written.load(Ordering::SeqCst);
-        self.db.flush_wal(true)?;
-        self.synced.fetch_max(target, Ordering::SeqCst);
+        batch.put_cf(self.cf(Cf::Meta)?, audit::META_HEAD, chain.head.encode());
+        let mut wo = WriteOptions::default();
+        wo.set_sync(false);
+        self.db.write_opt(batch, &wo)?;
+        chain.buffered.clear();
         Ok(())
     }
 
     /// The audit chain's head as it stands.
     pub fn audit_head(&self) -> Head {
-        self.audit.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        self.chain().head.clone()
     }
 
     /// Removes the entries `retention` lets go, oldest first, a chunk per
@@ -337,7 +474,9 @@ impl Store {
         const CHUNK: usize = 4096;
         let mut total = 0;
         loop {
-            let mut head = self.audit.lock().unwrap_or_else(|p| p.into_inner());
+            let mut chain = self.chain();
+            self.flush_locked(&mut chain)?;
+            let head = chain.head.clone();
             let chunk = self.scan(Cf::Audit, b"", &audit::key(head.first_seq), CHUNK)?;
             let mut kept = head.bytes;
             let mut gone: Vec<(u64, &[u8])> = Vec::new();
@@ -391,11 +530,10 @@ impl Store {
             let mut wo = WriteOptions::default();
             wo.set_sync(false);
             self.db.write_opt(batch, &wo)?;
-            *head = next;
-            let mine = self.written.fetch_add(1, Ordering::SeqCst) + 1;
+            chain.head = next;
             total += gone.len() as u64;
-            drop(head);
-            self.sync_through(mine)?;
+            drop(chain);
+            self.db.flush_wal(true)?;
             if chunk.len() < CHUNK && gone.len() < chunk.len() {
                 return Ok(total);
             }
@@ -432,6 +570,11 @@ impl Store {
 
     fn batch(&self, command: &Command) -> Result<WriteBatch, StoreError> {
         let mut batch = WriteBatch::default();
+        self.add_to(&mut batch, command)?;
+        Ok(batch)
+    }
+
+    fn add_to(&self, batch: &mut WriteBatch, command: &Command) -> Result<(), StoreError> {
         for m in &command.mutations {
             match m {
                 Mutation::Put { cf, key, value } => batch.put_cf(self.cf(*cf)?, key, value),
@@ -441,7 +584,7 @@ impl Store {
                 }
             }
         }
-        Ok(batch)
+        Ok(())
     }
 
     fn write(&self, command: &Command, sync: bool) -> Result<(), StoreError> {
