@@ -475,8 +475,15 @@ impl Store {
         let mut total = 0;
         loop {
             let mut chain = self.chain();
-            self.flush_locked(&mut chain)?;
+            // The oldest entry kept decides: if it may stay, all may.
             let head = chain.head.clone();
+            if head
+                .oldest_ms
+                .is_none_or(|t| !retention.expires(t, now_ms, head.bytes))
+            {
+                return Ok(total);
+            }
+            self.flush_locked(&mut chain)?;
             let chunk = self.scan(Cf::Audit, b"", &audit::key(head.first_seq), CHUNK)?;
             let mut kept = head.bytes;
             let mut gone: Vec<(u64, &[u8])> = Vec::new();
