@@ -395,3 +395,21 @@ fn read_entries_wait_in_memory_in_order_and_reach_the_store() {
     assert_eq!(entries(&store).len(), 5);
     assert_eq!(audit::verify(&store).unwrap().broken, None);
 }
+
+#[test]
+fn client_chosen_uids_cannot_bloat_or_forge_entries() {
+    let mut d = Draft::new("cn:client", "Get");
+    d.name(&"x".repeat(100_000));
+    d.name("a\nforged line");
+    assert!(d.uids[0].starts_with("sha256:") && d.uids[0].len() < 80);
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store
+        .commit(&Command::default(), &d, Durability::Synced)
+        .unwrap();
+    let mut out = Vec::new();
+    audit::export(&store, &Filter::default(), Format::Text, &mut out).unwrap();
+    let text = String::from_utf8(out).unwrap();
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("a\\nforged line"), "{text}");
+}

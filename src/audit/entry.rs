@@ -44,6 +44,9 @@ pub struct Entry {
 /// At most this many uids are kept per entry: a Locate may find thousands.
 pub const MAX_UIDS: usize = 64;
 
+/// Longest uid kept as given (lkm's own are 36 characters).
+pub const MAX_UID_LEN: usize = 128;
+
 impl Draft {
     pub fn new(actor: impl Into<String>, operation: impl Into<String>) -> Draft {
         Draft {
@@ -66,10 +69,17 @@ impl Draft {
         self
     }
 
-    /// Adds a uid once, up to [`MAX_UIDS`].
+    /// Adds a uid once, up to [`MAX_UIDS`]. A uid longer than any this
+    /// server makes (a client may send anything) is kept as its hash, so
+    /// no request can make an entry large and push history out early.
     pub fn name(&mut self, uid: &str) {
-        if self.uids.len() < MAX_UIDS && !self.uids.iter().any(|u| u == uid) {
-            self.uids.push(uid.to_owned());
+        let uid = if uid.len() > MAX_UID_LEN {
+            format!("sha256:{}", super::hash(uid.as_bytes()))
+        } else {
+            uid.to_owned()
+        };
+        if self.uids.len() < MAX_UIDS && !self.uids.contains(&uid) {
+            self.uids.push(uid);
         }
     }
 }
@@ -85,7 +95,21 @@ impl Entry {
     }
 
     /// One line for people: time, actor, peer, operation, result, uids.
+    /// Control characters a client slipped into a field are escaped, so
+    /// no entry can print as two lines.
     pub fn to_text(&self) -> String {
+        let mut out = String::new();
+        for c in self.to_raw_text().chars() {
+            if c.is_control() {
+                out.extend(c.escape_default());
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    fn to_raw_text(&self) -> String {
         let d = &self.draft;
         let result = match &d.reason {
             Some(r) => format!("{} ({r})", d.status),

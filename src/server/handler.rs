@@ -220,9 +220,16 @@ pub fn is_quick(request: &[u8]) -> bool {
             continue;
         }
         batch += 1;
-        let op = items(value)
-            .find(|(t, _)| *t == tag::OPERATION)
-            .and_then(|(_, v)| v.try_into().ok().map(u32::from_be_bytes))
+        // Exactly one Operation: with two, the parser would not run the
+        // one read here.
+        let mut ops = items(value).filter(|(t, _)| *t == tag::OPERATION);
+        let (Some((_, v)), None) = (ops.next(), ops.next()) else {
+            return false;
+        };
+        let op = v
+            .try_into()
+            .ok()
+            .map(u32::from_be_bytes)
             .and_then(Operation::from_u32);
         if !op.is_some_and(|o| QUICK.contains(&o)) {
             return false;
@@ -598,5 +605,22 @@ mod tests {
             let _ = is_quick(&get[..cut]);
         }
         assert!(!is_quick(b"\x42\x00\x78\x01\xff\xff\xff\xf8"));
+        // A second Operation after Get (the parser keeps the last one).
+        let mut m = crate::ttlv::decode(&get, &crate::ttlv::Limits::default()).unwrap();
+        if let crate::ttlv::Value::Structure(items) = &mut m.value
+            && let Some(bi) = items
+                .iter_mut()
+                .find(|i| i.tag == crate::kmip::tag::BATCH_ITEM)
+            && let crate::ttlv::Value::Structure(children) = &mut bi.value
+        {
+            children.insert(
+                1,
+                ttlv::Item::enumeration(
+                    crate::kmip::tag::OPERATION,
+                    Operation::CreateKeyPair as u32,
+                ),
+            );
+        }
+        assert!(!is_quick(&ttlv::encode(&m)));
     }
 }
