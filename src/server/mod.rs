@@ -70,15 +70,18 @@ async fn rewrap_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) {
 /// Writes the audit entries of reads within about a millisecond of the
 /// first one waiting, so a burst of reads costs one write, not one each.
 async fn audit_flush_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) {
-    let store = keystore.store();
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = store.audit_pending.notified() => {}
+            _ = keystore.store().audit_pending.notified() => {}
         }
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
-        if let Err(e) = store.flush_audit() {
-            warn!(error = %e, "audit entries of reads could not be written");
+        // It may wait for a durable write in flight: off the async workers.
+        let ks = keystore.clone();
+        match tokio::task::spawn_blocking(move || ks.store().flush_audit()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => warn!(error = %e, "audit entries of reads could not be written"),
+            Err(e) => warn!(error = %e, "audit flush task failed"),
         }
     }
 }

@@ -5,15 +5,16 @@
 //! and applied on other nodes, sealed or not. Concurrent `apply` calls
 //! share fsyncs: RocksDB groups the writers waiting on one WAL sync.
 
-use crate::audit::{self, Checkpoint, Draft, Head, Retention};
+use crate::audit::{self, Head};
 use rocksdb::{
     ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
 };
 use serde::{Deserialize, Serialize};
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 use thiserror::Error;
+
+mod journal;
 
 /// Object records: uid -> sealed record.
 pub const CF_OBJECTS: &str = "objects";
@@ -147,43 +148,18 @@ pub struct Store {
     /// The audit chain's head. Held while an audited batch is written
     /// (without waiting for the disk), so entries reach the WAL in
     /// sequence order and a crash keeps a prefix of the chain.
-    audit: Mutex<Chain>,
+    audit: Mutex<journal::Chain>,
     /// Woken when read entries start waiting in memory (see `Durability`).
     pub audit_pending: tokio::sync::Notify,
-    /// Durable audited commits waiting for the disk, written in groups.
-    group: Mutex<Group>,
-    group_done: Condvar,
+    /// Who writes the queued entries next, and how far they are written.
+    writer: Mutex<journal::Writer>,
+    written: Condvar,
+    /// Set for good when a write of queued entries failed: the chain in
+    /// memory is then ahead of the store, so nothing more is written
+    /// until a restart reads the head back.
+    failed: std::sync::atomic::AtomicBool,
     /// Time to write a batch and, for durable ones, until it is on disk.
     pub write_seconds: prometheus::Histogram,
-}
-
-/// The audit chain in memory: its head (counting entries not yet in the
-/// WAL) and the read entries placed in it but not yet written.
-#[derive(Default)]
-struct Chain {
-    head: Head,
-    buffered: Vec<(u64, Vec<u8>)>,
-}
-
-/// Read entries waiting in memory are written once this many have
-/// gathered, if the flusher has not written them first.
-const MAX_BUFFERED: usize = 256;
-
-/// Group commit: the first writer to find no group in flight leads, takes
-/// every commit queued so far, writes them as one batch and waits for one
-/// fsync, then hands each its result; the others sleep until theirs is in.
-#[derive(Default)]
-struct Group {
-    queue: Vec<Pending>,
-    leading: bool,
-    next_id: u64,
-    results: HashMap<u64, Result<u64, String>>,
-}
-
-struct Pending {
-    id: u64,
-    command: Command,
-    draft: Draft,
 }
 
 /// Whether a commit waits for the disk.
@@ -289,13 +265,19 @@ impl Store {
         let store = Store {
             db,
             path: path.to_owned(),
-            audit: Mutex::new(Chain::default()),
+            audit: Mutex::new(journal::Chain::default()),
             audit_pending: tokio::sync::Notify::new(),
-            group: Mutex::new(Group::default()),
-            group_done: Condvar::new(),
+            writer: Mutex::new(journal::Writer::default()),
+            written: Condvar::new(),
+            failed: std::sync::atomic::AtomicBool::new(false),
             write_seconds,
         };
         if let Some(head) = audit::read_meta::<Head>(&store, audit::META_HEAD)? {
+            store
+                .writer
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .written_through = head.written();
             store.chain().head = head;
         }
         Ok(store)
@@ -322,229 +304,6 @@ impl Store {
     /// on disk: acknowledged means durable.
     pub fn apply(&self, command: &Command) -> Result<(), StoreError> {
         self.write(command, true)
-    }
-
-    /// Writes the command and the audit entry of `draft` in one atomic
-    /// batch; returns the entry's sequence number.
-    pub fn commit(
-        &self,
-        command: &Command,
-        draft: &Draft,
-        durability: Durability,
-    ) -> Result<u64, StoreError> {
-        let started = std::time::Instant::now();
-        let seq = match durability {
-            Durability::Buffered if command.mutations.is_empty() => {
-                let mut chain = self.chain();
-                let (seq, bytes, next) = chain.head.append(draft, audit::now_ms());
-                chain.head = next;
-                chain.buffered.push((seq, bytes));
-                if chain.buffered.len() == 1 {
-                    self.audit_pending.notify_one();
-                } else if chain.buffered.len() >= MAX_BUFFERED {
-                    self.flush_locked(&mut chain)?;
-                }
-                seq
-            }
-            Durability::Buffered | Durability::Written => {
-                let pending = [Pending {
-                    id: 0,
-                    command: Command::default(),
-                    draft: draft.clone(),
-                }];
-                self.write_group(&pending, Some(command))?[0]
-            }
-            Durability::Synced => self.commit_in_group(command, draft)?,
-        };
-        self.write_seconds.observe(started.elapsed().as_secs_f64());
-        Ok(seq)
-    }
-
-    fn commit_in_group(&self, command: &Command, draft: &Draft) -> Result<u64, StoreError> {
-        let lock = || self.group.lock().unwrap_or_else(|p| p.into_inner());
-        let mut g = lock();
-        let id = g.next_id;
-        g.next_id += 1;
-        g.queue.push(Pending {
-            id,
-            command: command.clone(),
-            draft: draft.clone(),
-        });
-        loop {
-            if let Some(result) = g.results.remove(&id) {
-                return result.map_err(StoreError::Write);
-            }
-            if g.leading {
-                g = self.group_done.wait(g).unwrap_or_else(|p| p.into_inner());
-                continue;
-            }
-            g.leading = true;
-            let batch = std::mem::take(&mut g.queue);
-            drop(g);
-            let outcome = self
-                .write_group(&batch, None)
-                .and_then(|seqs| {
-                    self.db.flush_wal(true)?;
-                    Ok(seqs)
-                })
-                .map_err(|e| e.to_string());
-            g = lock();
-            for (i, p) in batch.iter().enumerate() {
-                let r = outcome.as_ref().map(|seqs| seqs[i]).map_err(Clone::clone);
-                g.results.insert(p.id, r);
-            }
-            g.leading = false;
-            self.group_done.notify_all();
-        }
-    }
-
-    /// Writes commands and their chained audit entries as one batch into
-    /// the WAL, in sequence order under the chain's lock, without waiting
-    /// for the disk; returns each entry's sequence number.
-    fn write_group(
-        &self,
-        pending: &[Pending],
-        extra: Option<&Command>,
-    ) -> Result<Vec<u64>, StoreError> {
-        let mut batch = WriteBatch::default();
-        for c in pending.iter().map(|p| &p.command).chain(extra) {
-            self.add_to(&mut batch, c)?;
-        }
-        let (audit_cf, meta_cf) = (self.cf(Cf::Audit)?, self.cf(Cf::Meta)?);
-        let mut chain = self.chain();
-        let now = audit::now_ms();
-        // Entries placed earlier go first: the WAL keeps sequence order.
-        for (seq, bytes) in &chain.buffered {
-            batch.put_cf(audit_cf, audit::key(*seq), bytes);
-        }
-        let mut next = chain.head.clone();
-        let mut seqs = Vec::with_capacity(pending.len());
-        for p in pending {
-            let (seq, bytes, after) = next.append(&p.draft, now);
-            batch.put_cf(audit_cf, audit::key(seq), &bytes);
-            next = after;
-            seqs.push(seq);
-        }
-        batch.put_cf(meta_cf, audit::META_HEAD, next.encode());
-        let mut wo = WriteOptions::default();
-        wo.set_sync(false);
-        self.db.write_opt(batch, &wo)?;
-        chain.head = next;
-        chain.buffered.clear();
-        Ok(seqs)
-    }
-
-    fn chain(&self) -> std::sync::MutexGuard<'_, Chain> {
-        self.audit.lock().unwrap_or_else(|p| p.into_inner())
-    }
-
-    /// Writes the read entries waiting in memory (without waiting for the
-    /// disk); the server's flusher calls it, and shutdown does.
-    pub fn flush_audit(&self) -> Result<(), StoreError> {
-        let mut chain = self.chain();
-        self.flush_locked(&mut chain)
-    }
-
-    fn flush_locked(&self, chain: &mut Chain) -> Result<(), StoreError> {
-        if chain.buffered.is_empty() {
-            return Ok(());
-        }
-        let mut batch = WriteBatch::default();
-        let audit_cf = self.cf(Cf::Audit)?;
-        for (seq, bytes) in &chain.buffered {
-            batch.put_cf(audit_cf, audit::key(*seq), bytes);
-        }
-        batch.put_cf(self.cf(Cf::Meta)?, audit::META_HEAD, chain.head.encode());
-        let mut wo = WriteOptions::default();
-        wo.set_sync(false);
-        self.db.write_opt(batch, &wo)?;
-        chain.buffered.clear();
-        Ok(())
-    }
-
-    /// The audit chain's head as it stands.
-    pub fn audit_head(&self) -> Head {
-        self.chain().head.clone()
-    }
-
-    /// Removes the entries `retention` lets go, oldest first, a chunk per
-    /// batch; each batch also moves the checkpoint and logs the pruning.
-    /// Returns how many entries went.
-    pub fn prune_audit(&self, retention: &Retention, now_ms: i64) -> Result<u64, StoreError> {
-        const CHUNK: usize = 4096;
-        let mut total = 0;
-        loop {
-            let mut chain = self.chain();
-            // The oldest entry kept decides: if it may stay, all may.
-            let head = chain.head.clone();
-            if head
-                .oldest_ms
-                .is_none_or(|t| !retention.expires(t, now_ms, head.bytes))
-            {
-                return Ok(total);
-            }
-            self.flush_locked(&mut chain)?;
-            let chunk = self.scan(Cf::Audit, b"", &audit::key(head.first_seq), CHUNK)?;
-            let mut kept = head.bytes;
-            let mut gone: Vec<(u64, &[u8])> = Vec::new();
-            let mut next_oldest = None;
-            for (k, v) in &chunk {
-                let (Some(seq), Ok(e)) = (audit::seq_of(k), audit::Entry::decode(v)) else {
-                    return Err(StoreError::Corrupt(
-                        "an audit entry cannot be read; run `lkm audit verify`".into(),
-                    ));
-                };
-                // The newest entry stays: the head links to it.
-                if seq + 1 >= head.next_seq || !retention.expires(e.time_ms, now_ms, kept) {
-                    next_oldest = Some(e.time_ms);
-                    break;
-                }
-                kept = kept.saturating_sub(v.len() as u64);
-                gone.push((seq, v));
-            }
-            let Some(&(through, last)) = gone.last() else {
-                return Ok(total);
-            };
-            let previous: Option<Checkpoint> = audit::read_meta(self, audit::META_CHECKPOINT)?;
-            let checkpoint = Checkpoint {
-                through_seq: through,
-                hash: audit::hash(last),
-                pruned: previous.map_or(0, |c| c.pruned) + gone.len() as u64,
-                at_ms: now_ms,
-            };
-            let pruned_head = Head {
-                first_seq: through + 1,
-                bytes: kept,
-                oldest_ms: next_oldest,
-                ..head.clone()
-            };
-            let draft = Draft::new("lkm", "AuditPrune").detail(format!(
-                "removed entries {} to {through} ({} bytes) under the retention policy",
-                gone[0].0,
-                head.bytes - kept
-            ));
-            let (seq, bytes, next) = pruned_head.append(&draft, now_ms);
-            let mut batch = WriteBatch::default();
-            let audit_cf = self.cf(Cf::Audit)?;
-            for (s, _) in &gone {
-                batch.delete_cf(audit_cf, audit::key(*s));
-            }
-            batch.put_cf(audit_cf, audit::key(seq), &bytes);
-            let meta_cf = self.cf(Cf::Meta)?;
-            batch.put_cf(meta_cf, audit::META_CHECKPOINT, checkpoint.encode());
-            batch.put_cf(meta_cf, audit::META_HEAD, next.encode());
-            // As in commit: into the WAL under the lock, to disk after it.
-            let mut wo = WriteOptions::default();
-            wo.set_sync(false);
-            self.db.write_opt(batch, &wo)?;
-            chain.head = next;
-            total += gone.len() as u64;
-            drop(chain);
-            self.db.flush_wal(true)?;
-            if chunk.len() < CHUNK && gone.len() < chunk.len() {
-                return Ok(total);
-            }
-        }
     }
 
     /// Bytes the store takes on disk (SST files and live WAL).
