@@ -249,6 +249,13 @@ impl Config {
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format must be \"text\" or \"json\"");
         }
+        // A slip here would erase the activity log at the next pruning.
+        let a = &self.audit;
+        if a.max_age_days == 0 || a.max_bytes < (1 << 20) || a.prune_interval_s == 0 {
+            return bad(
+                "audit.max_age_days and audit.prune_interval_s must be at least 1, audit.max_bytes at least 1 MiB",
+            );
+        }
         Ok(())
     }
 
@@ -284,5 +291,13 @@ mod tests {
         assert!(toml::from_str::<Config>("lisen = \"1.2.3.4:1\"").is_err());
         let c: Config = toml::from_str("[limits]\nmax_depth = 1").unwrap();
         assert!(c.validate().is_err());
+        assert!(Config::default().validate().is_ok());
+        for bad in ["max_bytes = 0", "max_age_days = 0", "prune_interval_s = 0"] {
+            let c: Config = toml::from_str(&format!("[audit]\n{bad}")).unwrap();
+            assert!(c.validate().is_err(), "{bad}");
+        }
+        let c: Config = toml::from_str("[kmip]\nwrapped_key_value = \"structure\"").unwrap();
+        assert_eq!(c.kmip.wrapped_key_value, WrappedKeyValue::Structure);
+        assert!(toml::from_str::<Config>("[kmip]\nwrapped_key_value = \"ttlv\"").is_err());
     }
 }
