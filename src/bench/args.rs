@@ -7,7 +7,6 @@ use super::workload::Workload;
 use super::{BenchError, run};
 use crate::cli::client::parse_version;
 use crate::kmip::ProtocolVersion;
-use crate::server::tls::client_config;
 use clap::Args;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -27,15 +26,8 @@ pub(crate) struct BenchArgs {
     /// Data folder of `lkm serve --dev`: certificates are read from DATA/certs.
     #[arg(long, default_value = "lkm-data")]
     data: PathBuf,
-    /// CA certificate of the server [default: DATA/certs/ca.crt].
-    #[arg(long)]
-    ca: Option<PathBuf>,
-    /// Client certificate [default: DATA/certs/client.crt].
-    #[arg(long)]
-    cert: Option<PathBuf>,
-    /// Client key [default: DATA/certs/client.key].
-    #[arg(long)]
-    key: Option<PathBuf>,
+    #[command(flatten)]
+    tls: crate::cli::client::TlsFiles,
     #[arg(long, value_enum, default_value_t = Workload::Get)]
     workload: Workload,
     /// Simultaneous connections (handshake: simultaneous handshakers).
@@ -84,13 +76,7 @@ fn seconds(what: &str, s: f64) -> Result<Duration, BenchError> {
 }
 
 fn config(args: &BenchArgs) -> Result<BenchConfig, BenchError> {
-    let certs = args.data.join("certs");
-    let pick = |p: &Option<PathBuf>, file: &str| p.clone().unwrap_or_else(|| certs.join(file));
-    let tls = client_config(
-        &pick(&args.ca, "ca.crt"),
-        &pick(&args.cert, "client.crt"),
-        &pick(&args.key, "client.key"),
-    )?;
+    let tls = args.tls.config(&args.data.join("certs"))?;
     let addr = args
         .addr
         .clone()

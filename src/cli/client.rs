@@ -21,15 +21,8 @@ pub struct ClientArgs {
     /// Folder with ca.crt, client.crt and client.key (as `lkm certs init` makes).
     #[arg(long, default_value = "lkm-data/certs")]
     certs: PathBuf,
-    /// CA certificate [default: CERTS/ca.crt].
-    #[arg(long)]
-    ca: Option<PathBuf>,
-    /// Client certificate [default: CERTS/client.crt].
-    #[arg(long)]
-    cert: Option<PathBuf>,
-    /// Client key [default: CERTS/client.key].
-    #[arg(long)]
-    key: Option<PathBuf>,
+    #[command(flatten)]
+    tls: TlsFiles,
     /// KMIP version of the requests, e.g. 1.2 or 2.1.
     #[arg(long, default_value = "2.1", value_parser = parse_version)]
     kmip_version: ProtocolVersion,
@@ -481,17 +474,37 @@ fn text(response: &Item) -> String {
     }
 }
 
+/// The files of a client's mutual TLS, each defaulting to its usual name
+/// in a certificate folder (as `lkm certs init` writes it).
+#[derive(clap::Args)]
+pub(crate) struct TlsFiles {
+    /// CA certificate of the server [default: ca.crt in the certificate folder].
+    #[arg(long)]
+    ca: Option<PathBuf>,
+    /// Client certificate [default: client.crt in the certificate folder].
+    #[arg(long)]
+    cert: Option<PathBuf>,
+    /// Client key [default: client.key in the certificate folder].
+    #[arg(long)]
+    key: Option<PathBuf>,
+}
+
+impl TlsFiles {
+    pub(crate) fn config(
+        &self,
+        certs: &std::path::Path,
+    ) -> Result<std::sync::Arc<rustls::ClientConfig>, crate::server::tls::TlsSetupError> {
+        let pick = |p: &Option<PathBuf>, file: &str| p.clone().unwrap_or_else(|| certs.join(file));
+        client_config(
+            &pick(&self.ca, "ca.crt"),
+            &pick(&self.cert, "client.crt"),
+            &pick(&self.key, "client.key"),
+        )
+    }
+}
+
 pub fn run(args: ClientArgs) -> Result<(), String> {
-    let ca = args.ca.clone().unwrap_or_else(|| args.certs.join("ca.crt"));
-    let cert = args
-        .cert
-        .clone()
-        .unwrap_or_else(|| args.certs.join("client.crt"));
-    let key = args
-        .key
-        .clone()
-        .unwrap_or_else(|| args.certs.join("client.key"));
-    let tls = client_config(&ca, &cert, &key).map_err(|e| e.to_string())?;
+    let tls = args.tls.config(&args.certs).map_err(|e| e.to_string())?;
     let (op, payload) = request(&args)?;
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
