@@ -1,8 +1,8 @@
 //! Reads entries out for auditors: as stored (JSON lines, which can be
 //! re-hashed to check the chain by hand) or as one line of text each.
 
-use super::{Entry, seq_of, verify::next_key};
-use crate::store::{Cf, Store, StoreError};
+use super::{Entry, seq_of, verify::each_stored};
+use crate::store::{Store, StoreError};
 use std::io::Write;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -43,22 +43,13 @@ pub fn export(
     format: Format,
     out: &mut dyn Write,
 ) -> Result<u64, ExportError> {
-    let mut start = Vec::new();
     let mut n = 0;
-    loop {
-        let chunk = store.scan(Cf::Audit, b"", &start, 4096)?;
-        let Some((last, _)) = chunk.last() else {
-            break;
-        };
-        start = next_key(last);
-        for (k, v) in &chunk {
-            let entry = Entry::decode(v).map_err(|e| ExportError::Entry {
-                seq: seq_of(k).unwrap_or(0),
-                reason: e.to_string(),
-            })?;
-            if !filter.keeps(&entry) {
-                continue;
-            }
+    each_stored(store, |k, v| {
+        let entry = Entry::decode(v).map_err(|e| ExportError::Entry {
+            seq: seq_of(k).unwrap_or(0),
+            reason: e.to_string(),
+        })?;
+        if filter.keeps(&entry) {
             match format {
                 Format::Jsonl => {
                     out.write_all(v)?;
@@ -68,10 +59,8 @@ pub fn export(
             }
             n += 1;
         }
-        if chunk.len() < 4096 {
-            break;
-        }
-    }
+        Ok::<_, ExportError>(true)
+    })?;
     Ok(n)
 }
 

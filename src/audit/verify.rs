@@ -40,85 +40,74 @@ pub fn verify(store: &Store) -> Result<Report, StoreError> {
         pruned: checkpoint.as_ref().map_or(0, |c| c.pruned),
         broken: None,
     };
-    let mut start = Vec::new();
-    'scan: loop {
-        let chunk = store.scan(Cf::Audit, b"", &start, CHUNK)?;
-        let Some((last_key, _)) = chunk.last() else {
-            break;
+    each_stored::<StoreError>(store, |k, v| {
+        let Some(seq) = seq_of(k) else {
+            report.broken = Some(Break {
+                seq: expected_seq,
+                problem: format!("a key that is not a sequence number ({} bytes)", k.len()),
+            });
+            return Ok(false);
         };
-        start = next_key(last_key);
-        let done = chunk.len() < CHUNK;
-        for (k, v) in &chunk {
-            let Some(seq) = seq_of(k) else {
-                report.broken = Some(Break {
-                    seq: expected_seq,
-                    problem: format!("a key that is not a sequence number ({} bytes)", k.len()),
-                });
-                break 'scan;
-            };
-            if seq != expected_seq {
-                report.broken = Some(Break {
-                    seq: expected_seq,
-                    problem: if seq > expected_seq {
-                        format!(
-                            "entries {expected_seq} to {} are missing: they were deleted",
-                            seq - 1
-                        )
-                    } else {
-                        format!("entry {seq} is out of place")
-                    },
-                });
-                break 'scan;
-            }
-            let entry = match super::Entry::decode(v) {
-                Ok(e) => e,
-                Err(e) => {
-                    report.broken = Some(Break {
-                        seq,
-                        problem: format!("entry {seq} is not a valid entry ({e})"),
-                    });
-                    break 'scan;
-                }
-            };
-            if entry.seq != seq {
+        if seq != expected_seq {
+            report.broken = Some(Break {
+                seq: expected_seq,
+                problem: if seq > expected_seq {
+                    format!(
+                        "entries {expected_seq} to {} are missing: they were deleted",
+                        seq - 1
+                    )
+                } else {
+                    format!("entry {seq} is out of place")
+                },
+            });
+            return Ok(false);
+        }
+        let entry = match super::Entry::decode(v) {
+            Ok(e) => e,
+            Err(e) => {
                 report.broken = Some(Break {
                     seq,
-                    problem: format!("entry {seq} claims to be entry {}", entry.seq),
+                    problem: format!("entry {seq} is not a valid entry ({e})"),
                 });
-                break 'scan;
+                return Ok(false);
             }
-            if entry.prev != expected_prev {
-                report.broken = Some(Break {
-                    seq,
-                    problem: if seq == report.first_seq.unwrap_or(seq) && report.entries == 0 {
-                        format!(
-                            "entry {seq} does not follow the {}",
-                            if checkpoint.is_some() {
-                                "retention checkpoint: entries before it were removed or it was changed"
-                            } else {
-                                "start of the log: entries before it were removed"
-                            }
-                        )
-                    } else {
-                        format!(
-                            "entry {seq} does not link to entry {}: entry {} was changed, or entry {seq} was",
-                            seq - 1,
-                            seq - 1
-                        )
-                    },
-                });
-                break 'scan;
-            }
-            report.first_seq.get_or_insert(seq);
-            report.last_seq = Some(seq);
-            report.entries += 1;
-            expected_prev = hash(v);
-            expected_seq += 1;
+        };
+        if entry.seq != seq {
+            report.broken = Some(Break {
+                seq,
+                problem: format!("entry {seq} claims to be entry {}", entry.seq),
+            });
+            return Ok(false);
         }
-        if done {
-            break;
+        if entry.prev != expected_prev {
+            report.broken = Some(Break {
+                seq,
+                problem: if seq == report.first_seq.unwrap_or(seq) && report.entries == 0 {
+                    format!(
+                        "entry {seq} does not follow the {}",
+                        if checkpoint.is_some() {
+                            "retention checkpoint: entries before it were removed or it was changed"
+                        } else {
+                            "start of the log: entries before it were removed"
+                        }
+                    )
+                } else {
+                    format!(
+                        "entry {seq} does not link to entry {}: entry {} was changed, or entry {seq} was",
+                        seq - 1,
+                        seq - 1
+                    )
+                },
+            });
+            return Ok(false);
         }
-    }
+        report.first_seq.get_or_insert(seq);
+        report.last_seq = Some(seq);
+        report.entries += 1;
+        expected_prev = hash(v);
+        expected_seq += 1;
+        Ok(true)
+    })?;
     if report.broken.is_none() {
         if head.next_seq != expected_seq {
             report.broken = Some(Break {
@@ -154,9 +143,28 @@ pub(crate) fn read_meta<T: serde::de::DeserializeOwned>(
     }
 }
 
-/// The smallest key after `k`.
-pub(crate) fn next_key(k: &[u8]) -> Vec<u8> {
-    let mut n = k.to_vec();
-    n.push(0);
-    n
+/// Calls `visit` with each stored entry's key and bytes, oldest first,
+/// reading a chunk at a time; stops early when `visit` says false.
+pub(crate) fn each_stored<E: From<StoreError>>(
+    store: &Store,
+    mut visit: impl FnMut(&[u8], &[u8]) -> Result<bool, E>,
+) -> Result<(), E> {
+    let mut start = Vec::new();
+    loop {
+        let chunk = store.scan(Cf::Audit, b"", &start, CHUNK)?;
+        let Some((last, _)) = chunk.last() else {
+            return Ok(());
+        };
+        // The smallest key after the last one read.
+        start = last.to_vec();
+        start.push(0);
+        for (k, v) in &chunk {
+            if !visit(k, v)? {
+                return Ok(());
+            }
+        }
+        if chunk.len() < CHUNK {
+            return Ok(());
+        }
+    }
 }
