@@ -442,10 +442,6 @@ impl KeyStore {
     }
 
     /// Stores several new objects (a key pair) in one durable batch.
-    pub fn insert_all(&self, objects: &[ManagedObject]) -> Result<(), KeyStoreError> {
-        self.insert_all_as(objects, None)
-    }
-
     fn insert_all_as(
         &self,
         objects: &[ManagedObject],
