@@ -107,20 +107,8 @@ impl Store {
     /// and on disk if it or any entry written with it is durable.
     fn write_through(&self, seq: u64) -> Result<(), StoreError> {
         loop {
-            let lead = {
-                let mut w = self.writer();
-                loop {
-                    if w.written_through >= seq {
-                        return Ok(());
-                    }
-                    self.check_failed()?;
-                    if !w.leading {
-                        break;
-                    }
-                    w = self.written.wait(w).unwrap_or_else(|p| p.into_inner());
-                }
-                w.leading = true;
-                Lead { store: self }
+            let Some(lead) = self.lead_unless_written(seq)? else {
+                return Ok(());
             };
             let through = self.write_queue(None)?;
             self.writer().written_through = through;
@@ -132,6 +120,23 @@ impl Store {
                     "audit entry {seq} was not in the queue (written through {through})"
                 )));
             }
+        }
+    }
+
+    /// Waits until no one leads, then leads; or returns None once entry
+    /// `seq` is written (u64::MAX: never).
+    fn lead_unless_written(&self, seq: u64) -> Result<Option<Lead<'_>>, StoreError> {
+        let mut w = self.writer();
+        loop {
+            if w.written_through >= seq {
+                return Ok(None);
+            }
+            self.check_failed()?;
+            if !w.leading {
+                w.leading = true;
+                return Ok(Some(Lead { store: self }));
+            }
+            w = self.written.wait(w).unwrap_or_else(|p| p.into_inner());
         }
     }
 
@@ -204,14 +209,8 @@ impl Store {
                 return Ok(total);
             }
             // Lead, so no other batch lands while the chunk is chosen.
-            let _lead = loop {
-                self.check_failed()?;
-                let mut w = self.writer();
-                if !w.leading {
-                    w.leading = true;
-                    break Lead { store: self };
-                }
-                drop(self.written.wait(w).unwrap_or_else(|p| p.into_inner()));
+            let Some(_lead) = self.lead_unless_written(u64::MAX)? else {
+                return Ok(total);
             };
             let through = self.write_queue(None)?;
             self.writer().written_through = through;
