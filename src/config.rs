@@ -19,6 +19,9 @@ pub struct Config {
     /// The local admin socket for `lkm unseal` / `lkm status`
     /// [default: DATA_DIR/admin/lkm.sock].
     pub admin_socket: Option<PathBuf>,
+    /// Threads that serve KMIP connections, each with its own share of
+    /// them; 0 = one per CPU.
+    pub io_threads: usize,
     pub tls: TlsConfig,
     pub seal: SealConfig,
     pub auth: AuthConfig,
@@ -122,6 +125,7 @@ impl Default for Config {
             metrics_listen: SocketAddr::from(([127, 0, 0, 1], 9696)),
             data_dir: PathBuf::from("lkm-data"),
             admin_socket: None,
+            io_threads: 0,
             tls: TlsConfig::default(),
             seal: SealConfig::default(),
             auth: AuthConfig::default(),
@@ -214,6 +218,14 @@ pub enum ConfigError {
 }
 
 impl Config {
+    /// The number of connection threads `io_threads` asks for.
+    pub fn io_threads(&self) -> usize {
+        match self.io_threads {
+            0 => std::thread::available_parallelism().map_or(2, |n| n.get()),
+            n => n,
+        }
+    }
+
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.to_owned(),
@@ -233,6 +245,9 @@ impl Config {
         let bad = |m: &str| Err(ConfigError::Invalid(m.to_owned()));
         if l.max_message_size < 64 || l.max_message_size > (64 << 20) {
             return bad("limits.max_message_size must be between 64 bytes and 64 MiB");
+        }
+        if self.io_threads > 1024 {
+            return bad("io_threads must be at most 1024 (0 = one per CPU)");
         }
         if l.max_depth < 4 || l.max_depth > 256 {
             return bad("limits.max_depth must be between 4 and 256");

@@ -6,6 +6,7 @@
 mod connection;
 pub mod handler;
 pub mod tls;
+mod workers;
 
 use crate::auth::Identity;
 use crate::config::Config;
@@ -36,6 +37,8 @@ pub enum ServerError {
     Config(#[from] crate::config::ConfigError),
     #[error("metrics: {0}")]
     Metrics(String),
+    #[error("cannot start the connection threads: {source}")]
+    Threads { source: std::io::Error },
     #[error("admin socket {path}: {source}")]
     Admin {
         path: std::path::PathBuf,
@@ -193,10 +196,13 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
         admins: config.auth.admins.clone(),
         metrics: Some(metrics),
     });
+    let workers = workers::Workers::start(config.io_threads())
+        .map_err(|source| ServerError::Threads { source })?;
     let task = tokio::spawn(accept_loop(
         listener,
         acceptor,
         handler,
+        workers,
         Arc::new(config.limits.clone()),
         shutdown.clone(),
     ));
@@ -213,6 +219,7 @@ async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
     handler: Arc<Handler>,
+    workers: workers::Workers,
     limits: Arc<crate::config::LimitsConfig>,
     shutdown: CancellationToken,
 ) {
@@ -242,14 +249,26 @@ async fn accept_loop(
             continue;
         };
         let _ = tcp.set_nodelay(true);
+        // Handed over as a std socket: it registers with the reactor of
+        // the thread that will serve it.
+        let tcp = match tcp.into_std() {
+            Ok(t) => t,
+            Err(e) => {
+                warn!(%peer, error = %e, "cannot hand the connection over");
+                continue;
+            }
+        };
         let acceptor = acceptor.clone();
         let handler = handler.clone();
         let limits = limits.clone();
         let shutdown = shutdown.clone();
-        tracker.spawn(async move {
+        workers.spawn(tracker.track_future(async move {
             let _permit = permit;
-            serve_one(tcp, peer, acceptor, handler, &limits, shutdown).await;
-        });
+            match TcpStream::from_std(tcp) {
+                Ok(tcp) => serve_one(tcp, peer, acceptor, handler, &limits, shutdown).await,
+                Err(e) => warn!(%peer, error = %e, "cannot register the connection"),
+            }
+        }));
     }
     drop(listener);
     tracker.close();
@@ -266,6 +285,7 @@ async fn accept_loop(
             "shutdown grace period over; abandoning connections"
         );
     }
+    workers.stop();
     if let Err(e) = handler.keystore.store().flush_audit() {
         warn!(error = %e, "audit entries of reads could not be written at shutdown");
     }
