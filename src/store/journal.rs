@@ -34,9 +34,13 @@ pub(super) struct Writer {
     pub(super) written_through: u64,
 }
 
-/// Read entries waiting in memory are written once this many have
-/// gathered, if the flusher has not written them first.
-const MAX_QUEUED: usize = 256;
+/// Past this many entries waiting in memory (about 25 MB), a read writes
+/// the queue itself instead of leaving it to the flusher: a bound for a
+/// disk that has stopped keeping up. It is far above what gathers between
+/// two flushes, because a read that writes waits for whoever leads, and a
+/// RocksDB write can pause for tens of milliseconds (a memtable switch),
+/// which would stall every connection on that thread.
+const MAX_QUEUED: usize = 65_536;
 
 /// Leadership of the writes; given back (and waiters woken) on drop, even
 /// if the writing panicked.
