@@ -1,16 +1,23 @@
-//! Open-loop pacing: one thread releases send tokens on a fixed schedule
-//! (request k is due at start + k / rate) and any free connection takes
-//! the next one. Latency is measured from the token's due time, so when
-//! every connection is busy the wait is counted, as a real client's
-//! would be (no coordinated omission).
+//! Open-loop pacing: request k is due at start + k / rate, and any free
+//! connection takes the next due one. Latency is measured from the due
+//! time, so when every connection is busy the wait is counted, as a real
+//! client's would be (no coordinated omission).
 //!
-//! A thread with `std::thread::sleep` rather than tokio timers: those
-//! fire in whole milliseconds, which would send requests in bursts and
-//! charge the server with the client's timer slack.
+//! The clock is a periodic `timerfd` read by a task on the client's own
+//! runtime: tokio's timers fire in whole milliseconds, which would send
+//! requests in bursts, and a pacing thread would have to wake a runtime
+//! thread for every token. Each wake-up of this kind costs a context
+//! switch on a machine the client shares with the server, so it shows up
+//! in the very latency being measured.
 
+use nix::sys::time::TimeSpec;
+use nix::sys::timerfd::{ClockId, Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
+use std::os::fd::{AsFd, AsRawFd, RawFd};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::{Duration, Instant};
+use tokio::io::Interest;
+use tokio::io::unix::AsyncFd;
 use tokio::sync::Semaphore;
 
 pub(crate) struct Pacer {
@@ -30,8 +37,25 @@ pub(crate) enum Token {
     End,
 }
 
+/// The timer, as tokio's reactor needs it.
+struct Ticks(TimerFd);
+
+impl AsRawFd for Ticks {
+    fn as_raw_fd(&self) -> RawFd {
+        self.0.as_fd().as_raw_fd()
+    }
+}
+
+/// The timer ticks no faster than this; each tick releases every token
+/// that has come due. A token can so wait up to this long, which is
+/// counted in its latency; ticking faster costs the shared CPUs a
+/// wake-up (and, in a VM, a timer exit) per request for no better
+/// figure.
+const MIN_TICK: Duration = Duration::from_micros(100);
+
 impl Pacer {
-    /// Starts the pacing thread. `until`: end of a timed run.
+    /// Starts the pacing task on the current runtime. `until`: end of a
+    /// timed run.
     pub(crate) fn start(
         rate: f64,
         start: tokio::time::Instant,
@@ -43,6 +67,19 @@ impl Pacer {
             let span = u.into_std().saturating_duration_since(start).as_secs_f64();
             (span * rate).ceil() as u64
         });
+        let tick = Duration::from_secs_f64(1.0 / rate).max(MIN_TICK);
+        let timer = TimerFd::new(
+            ClockId::CLOCK_MONOTONIC,
+            TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
+        )?;
+        timer.set(
+            Expiration::Interval(TimeSpec::from(tick)),
+            TimerSetTimeFlags::empty(),
+        )?;
+        // SAFETY: `Ticks` owns the timer's file descriptor for as long as
+        // the AsyncFd holds it, and `as_raw_fd` always returns that one.
+        let ticks = unsafe { AsyncFd::register_with_interest(Ticks(timer), Interest::READABLE) }
+            .map_err(std::io::Error::from)?;
         let pacer = Arc::new(Self {
             tokens: Semaphore::new(0),
             taken: AtomicU64::new(0),
@@ -51,10 +88,7 @@ impl Pacer {
             limit,
             connections,
         });
-        let p = pacer.clone();
-        std::thread::Builder::new()
-            .name("lkm-bench-pacer".into())
-            .spawn(move || p.release_loop())?;
+        tokio::spawn(pacer.clone().release_loop(ticks));
         Ok(pacer)
     }
 
@@ -62,7 +96,7 @@ impl Pacer {
         self.start + Duration::from_secs_f64(k as f64 / self.rate)
     }
 
-    fn release_loop(&self) {
+    async fn release_loop(self: Arc<Self>, ticks: AsyncFd<Ticks>) {
         let mut released: u64 = 0;
         loop {
             if self.tokens.is_closed() {
@@ -80,13 +114,20 @@ impl Pacer {
                 released = due;
             }
             if self.limit.is_some_and(|l| released >= l) {
-                // One end token per connection, after every real one.
-                self.tokens.add_permits(self.connections);
+                self.end();
                 return;
             }
-            let next = self.due(released);
-            std::thread::sleep(next.saturating_duration_since(Instant::now()));
+            if wait_tick(&ticks).await.is_err() {
+                // The timer is gone: end the run rather than stall it.
+                self.end();
+                return;
+            }
         }
+    }
+
+    /// One end token per connection, after every real one.
+    fn end(&self) {
+        self.tokens.add_permits(self.connections);
     }
 
     /// Waits for the next token.
@@ -109,5 +150,47 @@ impl Pacer {
     /// End and the thread exits.
     pub(crate) fn stop(&self) {
         self.tokens.close();
+    }
+}
+
+/// Waits until the timer has ticked at least once since the last call.
+async fn wait_tick(ticks: &AsyncFd<Ticks>) -> std::io::Result<()> {
+    loop {
+        let mut ready = ticks.readable().await?;
+        match ready.try_io(|t| t.get_ref().0.wait().map_err(std::io::Error::from)) {
+            Ok(result) => return result,
+            Err(_would_block) => continue,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn releases_each_token_at_its_due_time_then_ends() {
+        let start = tokio::time::Instant::now();
+        let until = start + Duration::from_millis(100);
+        let pacer = Pacer::start(1_000.0, start, Some(until), 2).unwrap();
+        let mut dues = Vec::new();
+        let mut ends = 0;
+        while ends < 2 {
+            match pacer.next().await {
+                Token::Due(t) => {
+                    // Never handed out early.
+                    assert!(tokio::time::Instant::now() >= t);
+                    dues.push(t);
+                }
+                Token::End => ends += 1,
+            }
+        }
+        assert_eq!(dues.len(), 100);
+        for (k, t) in dues.iter().enumerate() {
+            let expected = start + Duration::from_secs_f64(k as f64 / 1_000.0);
+            let off =
+                t.saturating_duration_since(expected) + expected.saturating_duration_since(*t);
+            assert!(off < Duration::from_micros(2), "token {k} off by {off:?}");
+        }
     }
 }
