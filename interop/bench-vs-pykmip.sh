@@ -18,6 +18,9 @@
 #   LKM_CARGO_LOCK=FILE    run cargo under `flock FILE` (machines that share a build folder)
 # Workloads PyKMIP's server cannot do show as n/a with the reason; the
 # script fails only if lkm itself fails a workload.
+# After each server's closed-loop get, the same server gets an open-loop
+# get at half the rate it just reached (latency from each request's due
+# time), for the "p99 at half the peak rate" line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
@@ -66,6 +69,18 @@ bench() {
     --json "$OUT/$name-$w.json" >"$OUT/$name-$w.txt" 2>"$OUT/$name-$w.log"
 }
 
+# half NAME PORT CA CERT KEY: open-loop get at half of NAME's closed-loop
+# get rate, into $OUT/NAME-get-half.json.
+half() {
+  local name=$1 port=$2 ca=$3 cert=$4 key=$5 rate
+  rate=$(python3 -c 'import json,sys; print(int(json.load(open(sys.argv[1]))["ops_per_s"] / 2))' "$OUT/$name-get.json") || return 1
+  [ "$rate" -gt 0 ] || return 1
+  "$LKM_BIN" bench --port "$port" --ca "$ca" --cert "$cert" --key "$key" \
+    --workload get --connections "$CONNECTIONS" --duration "$DURATION" \
+    --warmup "$WARMUP" --keys "$KEYS" --kmip-version "$VERSION" --rate "$rate" \
+    --json "$OUT/$name-get-half.json" >"$OUT/$name-get-half.txt" 2>"$OUT/$name-get-half.log"
+}
+
 status=0
 for w in "${workloads[@]}"; do
   echo "== $w: lkm" >&2
@@ -74,6 +89,13 @@ for w in "${workloads[@]}"; do
   lkm_start_dev "$WORK/lkm"
   if bench lkm "$w" "$LKM_PORT" "$LKM_CERTS/ca.crt" "$LKM_CERTS/client.crt" "$LKM_CERTS/client.key"; then
     sed -n 2p "$OUT/lkm-$w.txt" >&2
+    if [ "$w" = get ]; then
+      echo "== get at half that rate: lkm" >&2
+      half lkm "$LKM_PORT" "$LKM_CERTS/ca.crt" "$LKM_CERTS/client.crt" "$LKM_CERTS/client.key" || {
+        echo "[bench] lkm failed the open-loop get: $(tail -n 1 "$OUT/lkm-get-half.log" 2>/dev/null)" >&2
+        status=1
+      }
+    fi
   else
     echo "[bench] lkm failed $w: $(tail -n 1 "$OUT/lkm-$w.log")" >&2
     status=1
@@ -89,6 +111,11 @@ for w in "${workloads[@]}"; do
   P="$PYKMIP_DIR/pki"
   if bench pykmip "$w" "$port" "$P/ca.crt" "$P/client.crt" "$P/client.key"; then
     sed -n 2p "$OUT/pykmip-$w.txt" >&2
+    if [ "$w" = get ]; then
+      echo "== get at half that rate: PyKMIP" >&2
+      half pykmip "$port" "$P/ca.crt" "$P/client.crt" "$P/client.key" ||
+        echo "[bench] PyKMIP open-loop get: $(tail -n 1 "$OUT/pykmip-get-half.log" 2>/dev/null)" >&2
+    fi
   else
     echo "[bench] PyKMIP: $(tail -n 1 "$OUT/pykmip-$w.log")" >&2
   fi
@@ -138,6 +165,19 @@ for r in rows:
 if notes:
     print()
     print("\n".join(notes))
+
+half = [(name, load(name, "get-half")) for name in ("lkm", "pykmip")]
+if any(r for _, (r, _) in half):
+    print("\nget at half of each server's closed-loop get rate (open loop, latency from each request's due time)\n")
+    head = ["server", "rate", "ops/s", "p50", "p90", "p99", "p99.9", "errors"]
+    print("| " + " | ".join(head) + " |")
+    print("|" + "|".join(" --- " for _ in head) + "|")
+    for name, (r, why) in half:
+        if not r:
+            print(f"| {name} | n/a: {why} | | | | | | |")
+            continue
+        l = r["latency_us"]
+        print(f"| {name} | {r['rate']:.0f}/s | {r['ops_per_s']:.0f} | " + " | ".join(f"{l[k] / 1000:.2f} ms" for k in ("p50", "p90", "p99", "p999")) + f" | {r['errors']} |")
 EOF
 echo "[bench] reports in $OUT" >&2
 exit "$status"
