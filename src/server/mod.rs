@@ -285,7 +285,14 @@ async fn accept_loop(
             "shutdown grace period over; abandoning connections"
         );
     }
-    workers.stop();
+    // Abandoned connections go, and handlers they started finish, before
+    // the last audit entries are written.
+    if tokio::task::spawn_blocking(move || workers.stop_and_join())
+        .await
+        .is_err()
+    {
+        warn!("the connection threads could not be joined");
+    }
     if let Err(e) = handler.keystore.store().flush_audit() {
         warn!(error = %e, "audit entries of reads could not be written at shutdown");
     }
@@ -340,12 +347,26 @@ async fn serve_one(
         peer,
         identity,
     };
-    let open = handler.metrics.as_ref().map(|m| m.connections_open.clone());
-    if let Some(g) = &open {
-        g.inc();
-    }
+    let _open = handler
+        .metrics
+        .as_ref()
+        .map(|m| OpenConnection::count(&m.connections_open));
     conn.serve(handler, limits, shutdown).await;
-    if let Some(g) = &open {
-        g.dec();
+}
+
+/// One open connection in the gauge, counted out even if the connection's
+/// future is dropped unfinished (a shutdown past its grace period).
+struct OpenConnection(prometheus::IntGauge);
+
+impl OpenConnection {
+    fn count(gauge: &prometheus::IntGauge) -> Self {
+        gauge.inc();
+        Self(gauge.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.dec();
     }
 }

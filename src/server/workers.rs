@@ -23,30 +23,58 @@ struct Worker {
 
 pub(crate) struct Workers {
     workers: Vec<Worker>,
+    threads: Vec<std::thread::JoinHandle<()>>,
     /// Ends every thread's runtime (and drops what it still holds).
     stop: CancellationToken,
 }
 
+/// Blocking-pool threads (writes waiting on an fsync, key generation)
+/// shared out among the connection threads: as many in all as one
+/// multi-threaded runtime would have.
+const BLOCKING_THREADS: usize = 512;
+
 impl Workers {
     /// Starts `threads` connection threads (at least one).
     pub(crate) fn start(threads: usize) -> std::io::Result<Self> {
-        let stop = CancellationToken::new();
-        let mut workers = Vec::with_capacity(threads.max(1));
-        for i in 0..threads.max(1) {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .thread_name(format!("lkm-io-{i}"))
-                .build()?;
-            workers.push(Worker {
-                handle: rt.handle().clone(),
+        let n = threads.max(1);
+        let mut started = Self {
+            workers: Vec::with_capacity(n),
+            threads: Vec::with_capacity(n),
+            stop: CancellationToken::new(),
+        };
+        for i in 0..n {
+            // The runtime is built on its own thread, so a failure to
+            // start one never drops a runtime inside this (async) caller.
+            let (tx, rx) = std::sync::mpsc::channel();
+            let stop = started.stop.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("lkm-io-{i}"))
+                .spawn(move || {
+                    let rt = tokio::runtime::Builder::new_current_thread()
+                        .enable_all()
+                        .thread_name(format!("lkm-io-{i}-blocking"))
+                        .max_blocking_threads((BLOCKING_THREADS / n).max(16))
+                        .build();
+                    match rt {
+                        Ok(rt) => {
+                            let _ = tx.send(Ok(rt.handle().clone()));
+                            rt.block_on(stop.cancelled());
+                        }
+                        Err(e) => {
+                            let _ = tx.send(Err(e));
+                        }
+                    }
+                })?;
+            started.threads.push(thread);
+            let handle = rx.recv().map_err(|_| {
+                std::io::Error::other(format!("connection thread {i} ended before it started"))
+            })??;
+            started.workers.push(Worker {
+                handle,
                 open: Arc::new(AtomicUsize::new(0)),
             });
-            let stop = stop.clone();
-            std::thread::Builder::new()
-                .name(format!("lkm-io-{i}"))
-                .spawn(move || rt.block_on(stop.cancelled()))?;
         }
-        Ok(Self { workers, stop })
+        Ok(started)
     }
 
     /// Runs a connection's future on the least busy thread.
@@ -57,16 +85,32 @@ impl Workers {
         let Some(w) = self.workers.iter().min_by_key(|w| w.open.load(Relaxed)) else {
             return;
         };
-        let open = w.open.clone();
-        open.fetch_add(1, Relaxed);
+        w.open.fetch_add(1, Relaxed);
+        // Made before the task, so a task dropped unpolled counts out too.
+        let done = Decrement(w.open.clone());
         w.handle.spawn(async move {
-            let _done = Decrement(open);
+            let _done = done;
             connection.await;
         });
     }
 
-    /// Stops the threads; connections still open are dropped.
-    pub(crate) fn stop(&self) {
+    /// Stops the threads and waits for them: connections still open are
+    /// dropped, and blocking work they started (a write waiting on its
+    /// fsync) finishes first. Blocks: call it off the async workers.
+    pub(crate) fn stop_and_join(mut self) {
+        self.stop.cancel();
+        for t in self.threads.drain(..) {
+            if t.join().is_err() {
+                tracing::warn!("a connection thread panicked");
+            }
+        }
+    }
+}
+
+impl Drop for Workers {
+    /// A server dropped without a shutdown (a test's runtime ending, a
+    /// panic) does not leave its threads behind.
+    fn drop(&mut self) {
         self.stop.cancel();
     }
 }
@@ -113,6 +157,8 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(5)).await;
         }
         assert!(workers.workers.iter().all(|w| w.open.load(Relaxed) == 0));
-        workers.stop();
+        tokio::task::spawn_blocking(move || workers.stop_and_join())
+            .await
+            .unwrap();
     }
 }
