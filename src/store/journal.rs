@@ -17,6 +17,22 @@ use std::sync::atomic::Ordering;
 pub(super) struct Chain {
     pub(super) head: Head,
     queue: Vec<Queued>,
+    /// Bytes of the entries in `queue`.
+    queued_bytes: usize,
+}
+
+impl Chain {
+    /// Queues an entry; returns the queue's length and bytes after it.
+    fn push(&mut self, q: Queued) -> (usize, usize) {
+        self.queued_bytes += q.bytes.len();
+        self.queue.push(q);
+        (self.queue.len(), self.queued_bytes)
+    }
+
+    fn take(&mut self) -> Vec<Queued> {
+        self.queued_bytes = 0;
+        std::mem::take(&mut self.queue)
+    }
 }
 
 struct Queued {
@@ -34,13 +50,14 @@ pub(super) struct Writer {
     pub(super) written_through: u64,
 }
 
-/// Past this many entries waiting in memory (about 25 MB), a read writes
-/// the queue itself instead of leaving it to the flusher: a bound for a
-/// disk that has stopped keeping up. It is far above what gathers between
-/// two flushes, because a read that writes waits for whoever leads, and a
-/// RocksDB write can pause for tens of milliseconds (a memtable switch),
-/// which would stall every connection on that thread.
+/// Past this many entries, or bytes, waiting in memory, a read writes the
+/// queue itself instead of leaving it to the flusher: a bound for a disk
+/// that has stopped keeping up. It is far above what gathers between two
+/// flushes (a millisecond), because a read that writes waits for whoever
+/// leads, and a RocksDB write can pause for tens of milliseconds (a
+/// memtable switch), which would stall every connection on its thread.
 const MAX_QUEUED: usize = 65_536;
+const MAX_QUEUED_BYTES: usize = 32 << 20;
 
 /// Leadership of the writes; given back (and waiters woken) on drop, even
 /// if the writing panicked.
@@ -83,20 +100,20 @@ impl Store {
     ) -> Result<u64, StoreError> {
         self.check_failed()?;
         let started = std::time::Instant::now();
-        let (seq, queued) = {
+        let (seq, (queued, queued_bytes)) = {
             let mut chain = self.chain();
             let (seq, bytes, next) = chain.head.append(draft, audit::now_ms());
             chain.head = next;
-            chain.queue.push(Queued {
+            let lengths = chain.push(Queued {
                 seq,
                 bytes,
                 command: (!command.mutations.is_empty()).then(|| command.clone()),
                 durable: durability == Durability::Synced,
             });
-            (seq, chain.queue.len())
+            (seq, lengths)
         };
         match durability {
-            Durability::Buffered if queued < MAX_QUEUED => {
+            Durability::Buffered if queued < MAX_QUEUED && queued_bytes < MAX_QUEUED_BYTES => {
                 if queued == 1 {
                     self.audit_pending.notify_one();
                 }
@@ -150,7 +167,7 @@ impl Store {
     fn write_queue(&self, extra: Option<&Command>) -> Result<u64, StoreError> {
         let (queue, head) = {
             let mut chain = self.chain();
-            (std::mem::take(&mut chain.queue), chain.head.clone())
+            (chain.take(), chain.head.clone())
         };
         // Nothing queued: every entry placed so far was taken by a leader
         // before us, and written.
@@ -275,7 +292,7 @@ impl Store {
                 chain.head.oldest_ms = next_oldest.or(Some(now_ms));
                 let (seq, bytes, next) = chain.head.append(&draft, now_ms);
                 chain.head = next;
-                chain.queue.push(Queued {
+                chain.push(Queued {
                     seq,
                     bytes,
                     command: None,

@@ -168,8 +168,10 @@ pub enum Durability {
     /// For the entries of reads (an empty command): placed in the chain at
     /// once, written to the WAL with the next write, or by the server's
     /// flusher within a millisecond, so a Get costs no write of its own. A
-    /// process that dies in that window loses those read entries, never a
-    /// change's, and the chain stays whole.
+    /// process that dies in that window loses those read entries (more
+    /// only if the disk stalls: up to 65,536 entries or 32 MB wait before
+    /// reads write them themselves), never a change's, and the chain stays
+    /// whole.
     Buffered,
     /// Returns once the WAL is on disk: acknowledged means durable.
     Synced,
