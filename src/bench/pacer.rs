@@ -3,8 +3,9 @@
 //! time, so when every connection is busy the wait is counted, as a real
 //! client's would be (no coordinated omission).
 //!
-//! The clock is a periodic `timerfd` read by a task on the client's own
-//! runtime: tokio's timers fire in whole milliseconds, which would send
+//! The clock is a `timerfd`, armed for the next due time (absolute, so
+//! it cannot drift from the schedule) and read by a task on the client's
+//! own runtime: tokio's timers fire in whole milliseconds, which would send
 //! requests in bursts, and a pacing thread would have to wake a runtime
 //! thread for every token. Each wake-up of this kind costs a context
 //! switch on a machine the client shares with the server, so it shows up
@@ -46,8 +47,8 @@ impl AsRawFd for Ticks {
     }
 }
 
-/// The timer ticks no faster than this; each tick releases every token
-/// that has come due. A token can so wait up to this long, which is
+/// The timer fires no more often than this; each firing releases every
+/// token that has come due. A token can so wait up to this long, which is
 /// counted in its latency; ticking faster costs the shared CPUs a
 /// wake-up (and, in a VM, a timer exit) per request for no better
 /// figure.
@@ -67,14 +68,9 @@ impl Pacer {
             let span = u.into_std().saturating_duration_since(start).as_secs_f64();
             (span * rate).ceil() as u64
         });
-        let tick = Duration::from_secs_f64(1.0 / rate).max(MIN_TICK);
         let timer = TimerFd::new(
             ClockId::CLOCK_MONOTONIC,
             TimerFlags::TFD_NONBLOCK | TimerFlags::TFD_CLOEXEC,
-        )?;
-        timer.set(
-            Expiration::Interval(TimeSpec::from(tick)),
-            TimerSetTimeFlags::empty(),
         )?;
         // SAFETY: `Ticks` owns the timer's file descriptor for as long as
         // the AsyncFd holds it, and `as_raw_fd` always returns that one.
@@ -117,9 +113,11 @@ impl Pacer {
                 self.end();
                 return;
             }
-            if wait_tick(&ticks).await.is_err() {
+            let wake = self.due(released).max(Instant::now() + MIN_TICK);
+            if let Err(e) = wait_until(&ticks, wake).await {
                 // The timer is gone: end the run rather than stall it.
-                self.end();
+                tracing::warn!(error = %e, "open-loop pacing timer failed; ending the run");
+                self.stop();
                 return;
             }
         }
@@ -153,8 +151,17 @@ impl Pacer {
     }
 }
 
-/// Waits until the timer has ticked at least once since the last call.
-async fn wait_tick(ticks: &AsyncFd<Ticks>) -> std::io::Result<()> {
+/// Arms the timer for `wake` and waits for it. The time is converted to
+/// CLOCK_MONOTONIC (the clock of `Instant` on Linux) as an absolute
+/// value, so the schedule does not drift with the time spent between
+/// firings.
+async fn wait_until(ticks: &AsyncFd<Ticks>, wake: Instant) -> std::io::Result<()> {
+    let now = nix::time::clock_gettime(nix::time::ClockId::CLOCK_MONOTONIC)?;
+    let at = now + TimeSpec::from(wake.saturating_duration_since(Instant::now()));
+    ticks.get_ref().0.set(
+        Expiration::OneShot(at),
+        TimerSetTimeFlags::TFD_TIMER_ABSTIME,
+    )?;
     loop {
         let mut ready = ticks.readable().await?;
         match ready.try_io(|t| t.get_ref().0.wait().map_err(std::io::Error::from)) {
@@ -167,6 +174,30 @@ async fn wait_tick(ticks: &AsyncFd<Ticks>) -> std::io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Tokens are released on their due time, not on a grid of ticks
+    /// that drifts from it: at 333/s (a period that is no whole number
+    /// of nanoseconds) each is handed out within a millisecond of its
+    /// due time, not up to a period (3 ms) after.
+    #[tokio::test(flavor = "current_thread")]
+    async fn low_rates_are_not_late_by_a_period() {
+        let start = tokio::time::Instant::now();
+        let until = start + Duration::from_millis(150);
+        let pacer = Pacer::start(333.0, start, Some(until), 1).unwrap();
+        let mut late = Vec::new();
+        while let Token::Due(t) = pacer.next().await {
+            late.push(tokio::time::Instant::now().saturating_duration_since(t));
+        }
+        assert_eq!(late.len(), 50);
+        let median = {
+            late.sort();
+            late[late.len() / 2]
+        };
+        assert!(
+            median < Duration::from_millis(1),
+            "median lateness {median:?}"
+        );
+    }
 
     #[tokio::test(flavor = "current_thread")]
     async fn releases_each_token_at_its_due_time_then_ends() {
