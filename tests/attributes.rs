@@ -19,13 +19,6 @@ fn vendor(name: &str, value: &str) -> Item {
     )
 }
 
-fn uid(p: &Item) -> Item {
-    Item::text(
-        tag::UNIQUE_IDENTIFIER,
-        p.child(tag::UNIQUE_IDENTIFIER).unwrap().as_text().unwrap(),
-    )
-}
-
 fn refused(r: Result<Item, ClientError>) -> ResultReason {
     match r {
         Err(ClientError::Kmip(e)) => e.reason,
@@ -58,7 +51,7 @@ async fn twenty_long_custom_attributes_and_the_attribute_rules() {
         )
         .await
         .unwrap();
-    let id = uid(&created);
+    let id = common::uid_item(&created);
     // Every custom attribute comes back whole.
     let all = c
         .call(Operation::GetAttributes, vec![id.clone()])
@@ -142,7 +135,7 @@ async fn twenty_long_custom_attributes_and_the_attribute_rules() {
         .await
         .unwrap();
     let dup = vec![
-        uid(&other),
+        common::uid_item(&other),
         Item::structure(
             tag::NEW_ATTRIBUTE,
             vec![Item::structure(
@@ -191,7 +184,7 @@ async fn an_undone_batch_puts_back_what_it_changed_and_nothing_else() {
         )
         .await
         .unwrap();
-    let id = uid(&created);
+    let id = common::uid_item(&created);
     let item = |op: Operation, payload: Vec<Item>| RequestBatchItem {
         operation: op.value(),
         unique_batch_item_id: None,
@@ -233,24 +226,9 @@ async fn an_undone_batch_puts_back_what_it_changed_and_nothing_else() {
             OperationFailed
         ]
     );
-    let made = uid(r.items[2].payload.as_ref().unwrap());
-    let state = c
-        .call(
-            Operation::GetAttributes,
-            vec![
-                id.clone(),
-                Item::enumeration(tag::ATTRIBUTE_REFERENCE, tag::STATE),
-            ],
-        )
-        .await
-        .unwrap();
+    let made = common::uid_item(r.items[2].payload.as_ref().unwrap());
     assert_eq!(
-        state
-            .child(tag::ATTRIBUTES)
-            .unwrap()
-            .child(tag::STATE)
-            .unwrap()
-            .as_enumeration(),
+        common::state_of(&mut c, &id).await,
         Some(1),
         "back to Pre-Active"
     );

@@ -58,13 +58,6 @@ async fn client_named(server: &common::TestServer, name: &str, version: Protocol
         .unwrap()
 }
 
-fn uid(p: &Item) -> Item {
-    Item::text(
-        tag::UNIQUE_IDENTIFIER,
-        p.child(tag::UNIQUE_IDENTIFIER).unwrap().as_text().unwrap(),
-    )
-}
-
 fn located(p: &Item) -> usize {
     p.children_with(tag::UNIQUE_IDENTIFIER).count()
 }
@@ -78,7 +71,7 @@ async fn another_identity_sees_nothing_and_an_admin_sees_all() {
         .call(Operation::Register, register_secret("drive-7"))
         .await
         .unwrap();
-    let id = uid(&created);
+    let id = common::uid_item(&created);
     assert_eq!(
         located(&owner.call(Operation::Locate, vec![]).await.unwrap()),
         1
@@ -133,22 +126,7 @@ async fn another_identity_sees_nothing_and_an_admin_sees_all() {
         }
     }
     // Nothing the other client did changed the object.
-    let attrs = owner
-        .call(
-            Operation::GetAttributes,
-            vec![
-                id.clone(),
-                Item::enumeration(tag::ATTRIBUTE_REFERENCE, tag::STATE),
-            ],
-        )
-        .await
-        .unwrap();
-    let state = attrs
-        .child(tag::ATTRIBUTES)
-        .unwrap()
-        .child(tag::STATE)
-        .unwrap()
-        .as_enumeration();
+    let state = common::state_of(&mut owner, &id).await;
     assert_eq!(state, Some(1), "still Pre-Active");
 
     let mut admin = client_named(&server, "auditor", v).await;

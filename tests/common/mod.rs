@@ -180,6 +180,27 @@ pub async fn create_keys(c: &mut Client, n: usize) -> Vec<String> {
     uids
 }
 
+/// The Unique Identifier a response payload names, as an item to send on.
+pub fn uid_item(payload: &Item) -> Item {
+    Item::text(tag::UNIQUE_IDENTIFIER, uid_of(payload))
+}
+
+/// The State of object `id`, as its Get Attributes answer gives it.
+pub async fn state_of(c: &mut Client, id: &Item) -> Option<u32> {
+    c.call(
+        lkm::kmip::Operation::GetAttributes,
+        vec![
+            id.clone(),
+            Item::enumeration(tag::ATTRIBUTE_REFERENCE, tag::STATE),
+        ],
+    )
+    .await
+    .unwrap()
+    .child(tag::ATTRIBUTES)?
+    .child(tag::STATE)?
+    .as_enumeration()
+}
+
 /// A payload naming one object.
 pub fn uid_payload(uid: &str) -> Vec<Item> {
     vec![Item::text(tag::UNIQUE_IDENTIFIER, uid)]
