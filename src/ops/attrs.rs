@@ -4,7 +4,7 @@
 
 use crate::kmip::attributes::{spec_name, to_v1_attribute};
 use crate::kmip::tag;
-use crate::kmip::{KmipError, KmipResult, ProtocolVersion};
+use crate::kmip::{KmipError, KmipResult, ProtocolVersion, ResultReason};
 use crate::objects::ManagedObject;
 use crate::ttlv::tags::tag_by_attribute_name;
 use crate::ttlv::{Item, Tag, describe_tag};
@@ -35,6 +35,73 @@ pub(crate) const READ_ONLY: &[Tag] = &[
     tag::CERTIFICATE_SUBJECT_CN,
     tag::CERTIFICATE_ISSUER_CN,
 ];
+
+/// The value of a boolean attribute among `attributes`, if it is there;
+/// any other type of value is refused.
+pub(crate) fn flag(attributes: &[Item], t: Tag) -> KmipResult<Option<bool>> {
+    match attributes.iter().find(|a| a.tag == t) {
+        None => Ok(None),
+        Some(a) => a.as_boolean().map(Some).ok_or_else(|| {
+            KmipError::new(
+                ResultReason::InvalidAttributeValue,
+                format!("{} must be a Boolean", describe_tag(t)),
+            )
+        }),
+    }
+}
+
+fn one_way(message: String) -> KmipError {
+    KmipError::new(ResultReason::PermissionDenied, message)
+}
+
+/// The changes that would let a key out, refused whoever asks (PKCS#11
+/// works the same way, and KMIP's Always Sensitive / Never Extractable
+/// presume it): Sensitive only goes on, Extractable only goes off, the
+/// Cryptographic Usage Mask only loses uses (a wrapping key that gained
+/// Decrypt would unwrap, block by block, what it wrapped), and none of them
+/// can be deleted. `new` is the value being set, `None` for a deletion.
+pub(crate) fn check_one_way(o: &ManagedObject, r: &AttrRef, new: Option<&Item>) -> KmipResult<()> {
+    let AttrRef::Tag(t) = r else {
+        return Ok(());
+    };
+    if !matches!(
+        *t,
+        tag::SENSITIVE | tag::EXTRACTABLE | tag::CRYPTOGRAPHIC_USAGE_MASK
+    ) {
+        return Ok(());
+    }
+    let Some(new) = new else {
+        return Err(one_way(format!("{} cannot be deleted", describe_tag(*t))));
+    };
+    if *t == tag::CRYPTOGRAPHIC_USAGE_MASK {
+        let wanted = new.as_integer().ok_or_else(|| {
+            KmipError::new(
+                ResultReason::InvalidAttributeValue,
+                "Cryptographic Usage Mask must be an Integer",
+            )
+        })?;
+        return match o
+            .first_attribute(tag::CRYPTOGRAPHIC_USAGE_MASK)
+            .and_then(Item::as_integer)
+        {
+            Some(have) if wanted & !have != 0 => Err(one_way(format!(
+                "Cryptographic Usage Mask can only lose uses (0x{have:X} cannot become 0x{wanted:X})"
+            ))),
+            _ => Ok(()),
+        };
+    }
+    let wanted = flag(std::slice::from_ref(new), *t)?.unwrap_or_default();
+    let have = flag(&o.attributes, *t)?;
+    match *t {
+        tag::SENSITIVE if have == Some(true) && !wanted => {
+            Err(one_way("Sensitive cannot be turned off once on".to_owned()))
+        }
+        tag::EXTRACTABLE if !have.unwrap_or(true) && wanted => Err(one_way(
+            "Extractable cannot be turned on once off".to_owned(),
+        )),
+        _ => Ok(()),
+    }
+}
 
 /// Attributes that may hold several values at once.
 pub(crate) fn multi_valued(t: Tag) -> bool {

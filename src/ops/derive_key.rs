@@ -234,7 +234,18 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
         )
     };
     attrs.push(link(DERIVATION_BASE_OBJECT_LINK, &base.uid));
-    let o = new_object(ctx, object_type, attrs, object)?;
+    let mut o = new_object(ctx, object_type, attrs, object)?;
+    // A derived value is only as secret as its base: whoever could read the
+    // base can compute it (PKCS#11 derives these two flags the same way).
+    for t in [tag::ALWAYS_SENSITIVE, tag::NEVER_EXTRACTABLE] {
+        let of = |x: &crate::objects::ManagedObject| {
+            x.first_attribute(t).and_then(Item::as_boolean) == Some(true)
+        };
+        if o.first_attribute(t).is_some() {
+            let kept = of(&o) && of(&base);
+            o.set_attribute(Item::boolean(t, kept));
+        }
+    }
     ctx.writer().insert(&o)?;
     Ok(response(vec![Item::text(tag::UNIQUE_IDENTIFIER, o.uid)]))
 }

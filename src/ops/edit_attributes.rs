@@ -121,6 +121,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item, edit: Edit) -> KmipResult<I
                 let item = super::usage_allocation::with_count(item);
                 let r = AttrRef::of(&item);
                 check_writable(o, &r)?;
+                attrs::check_one_way(o, &r, Some(&item))?;
                 check_unique_name(ctx, o, &item)?;
                 let existing = attrs::values(o, &r);
                 if edit == Edit::Add && !existing.is_empty() && !multi_valued(item.tag) {
@@ -147,6 +148,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item, edit: Edit) -> KmipResult<I
                     .ok_or_else(|| KmipError::missing_data("no new attribute value"))?;
                 let r = AttrRef::of(&item);
                 check_writable(o, &r)?;
+                attrs::check_one_way(o, &r, Some(&item))?;
                 check_unique_name(ctx, o, &item)?;
                 let positions: Vec<usize> = o
                     .attributes
@@ -182,6 +184,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item, edit: Edit) -> KmipResult<I
                     _ => return Err(KmipError::missing_data("no attribute to delete")),
                 };
                 check_writable(o, &r)?;
+                attrs::check_one_way(o, &r, None)?;
                 let positions: Vec<usize> = o
                     .attributes
                     .iter()

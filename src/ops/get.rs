@@ -24,10 +24,10 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
             "the object is not Extractable: its value never leaves the server",
         ));
     }
-    // A Sensitive value may leave only wrapped.
-    if o.first_attribute(tag::SENSITIVE).and_then(Item::as_boolean) == Some(true)
-        && payload.child(tag::KEY_WRAPPING_SPECIFICATION).is_none()
-    {
+    // A Sensitive value may leave only wrapped, under a key that never
+    // leaves the server (see `wrap::wrapping_key`).
+    let sensitive = o.first_attribute(tag::SENSITIVE).and_then(Item::as_boolean) == Some(true);
+    if sensitive && payload.child(tag::KEY_WRAPPING_SPECIFICATION).is_none() {
         return Err(KmipError::new(
             ResultReason::Sensitive,
             "the object is Sensitive: its value cannot leave the server in clear",
@@ -49,7 +49,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
         object = super::wrap::convert_format(object, format)?;
     }
     if let Some(spec) = payload.child(tag::KEY_WRAPPING_SPECIFICATION) {
-        object = super::wrap::wrap(ctx, object, spec)?;
+        object = super::wrap::wrap(ctx, object, spec, sensitive)?;
     }
     Ok(response(vec![
         Item::enumeration(tag::OBJECT_TYPE, o.object_type.value()),

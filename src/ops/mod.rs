@@ -440,19 +440,23 @@ fn new_object(
     if !attributes.iter().any(|a| a.tag == tag::FRESH) {
         attributes.push(Item::boolean(tag::FRESH, true));
     }
-    // Always Sensitive / Never Extractable record the object's history from
-    // its birth, where the client stated Sensitive / Extractable.
-    let flag = |attributes: &[Item], t| {
-        attributes
-            .iter()
-            .find(|a| a.tag == t)
-            .and_then(Item::as_boolean)
-    };
-    if let Some(s) = flag(&attributes, tag::SENSITIVE) {
-        attributes.push(Item::boolean(tag::ALWAYS_SENSITIVE, s));
-    }
-    if let Some(e) = flag(&attributes, tag::EXTRACTABLE) {
-        attributes.push(Item::boolean(tag::NEVER_EXTRACTABLE, !e));
+    // Sensitive and Extractable are stated on every object (KMIP's
+    // defaults: not Sensitive, Extractable), and Always Sensitive / Never
+    // Extractable record its history from its birth. The edits only let
+    // Sensitive go on and Extractable go off, so they stay true.
+    if object_type != ObjectType::Template {
+        let sensitive = attrs::flag(&attributes, tag::SENSITIVE)?.unwrap_or(false);
+        let extractable = attrs::flag(&attributes, tag::EXTRACTABLE)?.unwrap_or(true);
+        for (t, v) in [
+            (tag::SENSITIVE, sensitive),
+            (tag::EXTRACTABLE, extractable),
+            (tag::ALWAYS_SENSITIVE, sensitive),
+            (tag::NEVER_EXTRACTABLE, !extractable),
+        ] {
+            if !attributes.iter().any(|a| a.tag == t) {
+                attributes.push(Item::boolean(t, v));
+            }
+        }
     }
     let mut o = ManagedObject {
         uid: uuid::Uuid::new_v4().to_string(),

@@ -46,6 +46,12 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
         }
     }
     let mut o = new_object(ctx, object_type, attrs, object)?;
+    // Its value came from outside: whatever Extractable says now, it has
+    // been out of the server, so it can never vouch for a wrap of a
+    // Sensitive key (see `wrap::wrapping_key`).
+    if o.first_attribute(tag::NEVER_EXTRACTABLE).is_some() {
+        o.set_attribute(Item::boolean(tag::NEVER_EXTRACTABLE, false));
+    }
     if object_type == ObjectType::Certificate
         && let Some(cert) = o.object.clone()
     {

@@ -2,6 +2,7 @@
 //! Raw or Transparent, and any key block wrapped under another managed AES
 //! key with NIST key wrap (RFC 3394) or key wrap with padding (RFC 5649).
 
+use super::crypto::USAGE_DECRYPT;
 use super::{Context, load_owned};
 use crate::config::WrappedKeyValue;
 use crate::kmip::tag;
@@ -85,8 +86,14 @@ fn map_block(mut object: Item, f: impl FnOnce(&mut Vec<Item>)) -> Item {
     object
 }
 
-/// The object with its Key Value wrapped as the specification says.
-pub(super) fn wrap(ctx: &Context<'_>, object: Item, spec: &Item) -> KmipResult<Item> {
+/// The object with its Key Value wrapped as the specification says; a
+/// `sensitive` object only under a key that keeps it inside the server.
+pub(super) fn wrap(
+    ctx: &Context<'_>,
+    object: Item,
+    spec: &Item,
+    sensitive: bool,
+) -> KmipResult<Item> {
     let method = spec
         .child(tag::WRAPPING_METHOD)
         .and_then(Item::as_enumeration);
@@ -118,7 +125,7 @@ pub(super) fn wrap(ctx: &Context<'_>, object: Item, spec: &Item) -> KmipResult<I
         .child(tag::ENCODING_OPTION)
         .and_then(Item::as_enumeration)
         .unwrap_or(NO_ENCODING);
-    let kek = wrapping_key(ctx, wrapping_uid)?;
+    let kek = wrapping_key(ctx, wrapping_uid, sensitive)?;
     let block = object.child(tag::KEY_BLOCK).ok_or_else(|| {
         KmipError::new(
             ResultReason::IllegalObjectType,
@@ -181,8 +188,35 @@ pub(super) fn wrap(ctx: &Context<'_>, object: Item, spec: &Item) -> KmipResult<I
 }
 
 /// The wrapping key: an Active AES key of the caller that may wrap keys.
-fn wrapping_key(ctx: &Context<'_>, uid: &str) -> KmipResult<Zeroizing<Vec<u8>>> {
+/// For a Sensitive key it must also be a key whose value nobody can know
+/// or use to unwrap outside: not Extractable and never so (a key made by
+/// the server, not one registered with known bytes), and not allowed to
+/// Decrypt (AES decryption undoes a key wrap one block at a time).
+fn wrapping_key(
+    ctx: &Context<'_>,
+    uid: &str,
+    for_sensitive: bool,
+) -> KmipResult<Zeroizing<Vec<u8>>> {
     let k = load_owned(ctx, uid)?;
+    if for_sensitive {
+        let flag = |t| k.first_attribute(t).and_then(Item::as_boolean);
+        if flag(tag::EXTRACTABLE) != Some(false) || flag(tag::NEVER_EXTRACTABLE) != Some(true) {
+            return Err(KmipError::new(
+                ResultReason::PermissionDenied,
+                "a Sensitive key can be wrapped only under a key that is not Extractable and never was",
+            ));
+        }
+        let mask = k
+            .first_attribute(tag::CRYPTOGRAPHIC_USAGE_MASK)
+            .and_then(Item::as_integer)
+            .unwrap_or(0);
+        if mask & USAGE_DECRYPT != 0 {
+            return Err(KmipError::new(
+                ResultReason::PermissionDenied,
+                "a Sensitive key can be wrapped only under a key whose Cryptographic Usage Mask has no Decrypt",
+            ));
+        }
+    }
     if k.state != State::Active {
         return Err(KmipError::new(
             ResultReason::WrongKeyLifecycleState,
