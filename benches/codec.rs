@@ -109,7 +109,9 @@ fn handler(c: &mut Criterion) {
         admins: Vec::new(),
         metrics: None,
     };
-    let identity = Identity::from_certificate(b"not a certificate");
+    let identity =
+        Identity::from_certificate(b"not a certificate", lkm::auth::IdentitySource::Fingerprint)
+            .expect("a fingerprint identity");
     let peer: std::net::SocketAddr = ([127, 0, 0, 1], 5696).into();
     let msg = RequestMessage {
         header: RequestHeader::new(ProtocolVersion::new(2, 1), 1),

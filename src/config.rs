@@ -46,10 +46,24 @@ pub struct TlsConfig {
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthConfig {
-    /// Identities that see and manage every object: a client certificate's
-    /// SHA-256 fingerprint (hex), or `cn:NAME` for its subject common name.
-    /// Everyone else sees only the objects it created or registered.
+    /// Identities that see and manage every object. Each entry is one of:
+    /// a client certificate's SHA-256 fingerprint (64 hex digits, colons
+    /// allowed; a pin on that one certificate, the recommended form),
+    /// `subject:DN` (a certificate whose whole subject is DN, e.g.
+    /// `subject:CN=ops,O=Example`), or `cn:NAME` (a subject that is exactly
+    /// `CN=NAME` and nothing more). Any other entry stops the server at
+    /// start. Everyone else sees only the objects it owns.
     pub admins: Vec<String>,
+    /// What of a client certificate owns the objects it creates or
+    /// registers: "subject" (its whole subject DN, so a renewed
+    /// certificate with the same subject keeps its keys; the CA must never
+    /// give two clients one subject), "san-dns", "san-uri" or "san-email"
+    /// (its first subject alternative name of that type; a certificate
+    /// without one is refused), or "fingerprint" (SHA-256 of the whole
+    /// certificate: a renewed certificate loses its objects until an admin
+    /// runs `lkm objects transfer`). Objects made by earlier builds stay
+    /// their certificate's whatever this says.
+    pub identity: crate::auth::IdentitySource,
 }
 
 /// Choices where the KMIP specification and widely used clients disagree.
@@ -261,6 +275,9 @@ impl Config {
         if l.handshake_timeout_ms == 0 || l.message_timeout_ms == 0 || l.idle_timeout_ms == 0 {
             return bad("limits.*_timeout_ms must be positive");
         }
+        for entry in &self.auth.admins {
+            crate::auth::check_admin_entry(entry).map_err(ConfigError::Invalid)?;
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format must be \"text\" or \"json\"");
         }
@@ -311,6 +328,19 @@ mod tests {
             let c: Config = toml::from_str(&format!("[audit]\n{bad}")).unwrap();
             assert!(c.validate().is_err(), "{bad}");
         }
+        for bad in ["\"\"", "\"cn:\"", "\"admin\"", "\"subject:CN\"", "\"abcd\""] {
+            let c: Config = toml::from_str(&format!("[auth]\nadmins = [{bad}]")).unwrap();
+            assert!(c.validate().is_err(), "admins = [{bad}]");
+        }
+        let c: Config =
+            toml::from_str("[auth]\nadmins = [\"cn:ops\"]\nidentity = \"san-dns\"").unwrap();
+        assert!(c.validate().is_ok());
+        assert_eq!(c.auth.identity, crate::auth::IdentitySource::SanDns);
+        assert_eq!(
+            Config::default().auth.identity,
+            crate::auth::IdentitySource::Subject
+        );
+        assert!(toml::from_str::<Config>("[auth]\nidentity = \"cn\"").is_err());
         let c: Config = toml::from_str("[kmip]\nwrapped_key_value = \"structure\"").unwrap();
         assert_eq!(c.kmip.wrapped_key_value, WrappedKeyValue::Structure);
         assert!(toml::from_str::<Config>("[kmip]\nwrapped_key_value = \"ttlv\"").is_err());

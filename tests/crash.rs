@@ -10,7 +10,7 @@
 //! sync that `Store::apply` requests before it returns.)
 
 use lkm::audit::{self, Draft, Entry, Filter, Format, Scope};
-use lkm::keystore::{IndexKind, KeyStore};
+use lkm::keystore::{IndexKind, KeyStore, Owners};
 use lkm::kmip::{ObjectType, tag};
 use lkm::objects::{ManagedObject, State};
 use lkm::seal::shares::ShareFile;
@@ -165,10 +165,16 @@ fn kill_minus_nine_leaves_whole_mutations_or_none() {
         for i in 0..last + 20 {
             let o = ks.load(&object(i).uid).unwrap();
             let by_name = ks
-                .lookup(IndexKind::Name, format!("name-{i}").as_bytes(), 2)
+                .lookup(
+                    Owners::All,
+                    IndexKind::Name,
+                    format!("name-{i}").as_bytes(),
+                    2,
+                )
                 .unwrap();
             let by_state = ks
                 .lookup(
+                    Owners::All,
                     IndexKind::State,
                     &State::Active.value().to_be_bytes(),
                     usize::MAX,

@@ -137,3 +137,173 @@ async fn another_identity_sees_nothing_and_an_admin_sees_all() {
     let got = admin.call(Operation::Get, vec![id]).await.unwrap();
     assert!(got.child(tag::SECRET_DATA).is_some());
 }
+
+/// A client with a certificate for `name` issued into `folder` (a folder
+/// per issue: the same name issued twice is a renewal, new key and serial).
+async fn client_from(server: &common::TestServer, folder: &str, name: &str) -> Client {
+    let certs = server.certs();
+    let out = server.dir.path().join(folder);
+    if !out.join(format!("{name}.crt")).exists() {
+        lkm::pki::issue(&certs, name, &out).unwrap();
+    }
+    let tls = client_config(
+        &certs.join("ca.crt"),
+        &out.join(format!("{name}.crt")),
+        &out.join(format!("{name}.key")),
+    )
+    .unwrap();
+    Client::connect(&server.addr, "localhost", tls, ProtocolVersion::new(2, 1))
+        .await
+        .unwrap()
+}
+
+fn by_name(name: &str) -> Vec<Item> {
+    vec![Item::structure(
+        tag::ATTRIBUTES,
+        vec![Item::structure(
+            tag::NAME,
+            vec![
+                Item::text(tag::NAME_VALUE, name),
+                Item::enumeration(tag::NAME_TYPE, 1),
+            ],
+        )],
+    )]
+}
+
+fn reason(r: Result<Item, ClientError>) -> ResultReason {
+    match r {
+        Err(ClientError::Kmip(e)) => e.reason,
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn a_renewed_certificate_with_the_same_subject_keeps_its_keys() {
+    let server = common::start().await;
+    let mut first = client_from(&server, "issued-2024", "array-7").await;
+    let id = common::uid_item(
+        &first
+            .call(Operation::Register, register_secret("drive-7"))
+            .await
+            .unwrap(),
+    );
+    // Renewed: same subject, new key pair, new serial, new fingerprint.
+    let mut renewed = client_from(&server, "issued-2025", "array-7").await;
+    let got = renewed
+        .call(Operation::Get, vec![id.clone()])
+        .await
+        .unwrap();
+    assert!(got.child(tag::SECRET_DATA).is_some());
+    assert_eq!(
+        located(
+            &renewed
+                .call(Operation::Locate, by_name("drive-7"))
+                .await
+                .unwrap()
+        ),
+        1
+    );
+    // A different subject still sees nothing.
+    let mut other = client_from(&server, "issued-2025", "array-8").await;
+    assert_eq!(
+        reason(other.call(Operation::Get, vec![id]).await),
+        ResultReason::ObjectNotFound
+    );
+}
+
+#[tokio::test]
+async fn locate_by_a_name_reads_none_of_another_tenants_records() {
+    let server = common::start_with(|c| c.auth.admins = vec!["cn:auditor".into()]).await;
+    let mut a = client_from(&server, "issued", "tenant-a").await;
+    let mut b = client_from(&server, "issued", "tenant-b").await;
+    for _ in 0..5 {
+        b.call(Operation::Register, register_secret("shared"))
+            .await
+            .unwrap();
+    }
+    a.call(Operation::Register, register_secret("shared"))
+        .await
+        .unwrap();
+    let opened = || {
+        server
+            .keystore
+            .records_opened
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before = opened();
+    let found = a.call(Operation::Locate, by_name("shared")).await.unwrap();
+    assert_eq!(located(&found), 1);
+    assert_eq!(opened() - before, 1, "only tenant a's own record is read");
+    let before = opened();
+    assert_eq!(
+        located(&a.call(Operation::Locate, vec![]).await.unwrap()),
+        1
+    );
+    assert_eq!(opened() - before, 1);
+    // An admin still sees across tenants.
+    let mut admin = client_from(&server, "issued", "auditor").await;
+    assert_eq!(
+        located(
+            &admin
+                .call(Operation::Locate, by_name("shared"))
+                .await
+                .unwrap()
+        ),
+        6
+    );
+}
+
+#[tokio::test]
+async fn names_are_unique_per_owner_and_checked_without_other_tenants_records() {
+    let server = common::start().await;
+    let mut a = client_from(&server, "issued", "tenant-a").await;
+    let mut b = client_from(&server, "issued", "tenant-b").await;
+    for _ in 0..3 {
+        b.call(Operation::Register, register_secret("x"))
+            .await
+            .unwrap();
+    }
+    let mine = common::uid_item(
+        &a.call(Operation::Register, register_secret("y"))
+            .await
+            .unwrap(),
+    );
+    let name = |n: &str| {
+        Item::structure(
+            tag::NEW_ATTRIBUTE,
+            vec![Item::structure(
+                tag::NAME,
+                vec![
+                    Item::text(tag::NAME_VALUE, n),
+                    Item::enumeration(tag::NAME_TYPE, 1),
+                ],
+            )],
+        )
+    };
+    let opened = || {
+        server
+            .keystore
+            .records_opened
+            .load(std::sync::atomic::Ordering::Relaxed)
+    };
+    let before = opened();
+    // Tenant b's three "x" do not stop tenant a from naming its own "x"...
+    a.call(Operation::AddAttribute, vec![mine.clone(), name("x")])
+        .await
+        .unwrap();
+    // ...and were not even read: only the object being changed was.
+    assert_eq!(opened() - before, 1);
+    // But tenant a cannot have two objects named "x".
+    let second = common::uid_item(
+        &a.call(Operation::Register, register_secret("z"))
+            .await
+            .unwrap(),
+    );
+    assert_eq!(
+        reason(
+            a.call(Operation::AddAttribute, vec![second, name("x")])
+                .await
+        ),
+        ResultReason::NonUniqueNameAttribute
+    );
+}

@@ -1,7 +1,7 @@
 //! The sealed key store, through its library API: shares and thresholds,
 //! restarts, tampering, secrecy at rest, KEK rotation and a large store.
 
-use lkm::keystore::{IndexKind, KeyStore, KeyStoreError};
+use lkm::keystore::{IndexKind, KeyStore, KeyStoreError, Owners};
 use lkm::kmip::{ObjectType, tag};
 use lkm::objects::{ManagedObject, State};
 use lkm::seal::envelope::generate_key;
@@ -142,7 +142,8 @@ fn restart_keeps_objects_byte_identical_and_indexes_work() {
         assert_eq!(ks.load(&o.uid).unwrap().as_ref(), Some(o));
     }
     assert_eq!(
-        ks.lookup(IndexKind::Name, b"disk-7", 10).unwrap(),
+        ks.lookup(Owners::All, IndexKind::Name, b"disk-7", 10)
+            .unwrap(),
         vec![objects[7].uid.clone()]
     );
     // An update moves the index entries with the record, atomically.
@@ -152,12 +153,18 @@ fn restart_keeps_objects_byte_identical_and_indexes_work() {
     })
     .unwrap();
     assert_eq!(
-        ks.lookup(IndexKind::State, &State::Active.value().to_be_bytes(), 10)
-            .unwrap(),
+        ks.lookup(
+            Owners::All,
+            IndexKind::State,
+            &State::Active.value().to_be_bytes(),
+            10
+        )
+        .unwrap(),
         vec![objects[7].uid.clone()]
     );
     assert_eq!(
         ks.lookup(
+            Owners::All,
             IndexKind::State,
             &State::PreActive.value().to_be_bytes(),
             100
@@ -353,7 +360,8 @@ fn a_million_objects_open_and_unseal_without_reading_them() {
     let o = ks.load(&probe).unwrap().unwrap();
     assert_eq!(o.names().next(), Some("k654321"));
     assert_eq!(
-        ks.lookup(IndexKind::Name, b"k999999", 2).unwrap(),
+        ks.lookup(Owners::All, IndexKind::Name, b"k999999", 2)
+            .unwrap(),
         vec![object(999_999, &[], "").uid]
     );
     assert_eq!(

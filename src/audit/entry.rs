@@ -98,15 +98,7 @@ impl Entry {
     /// Control characters a client slipped into a field are escaped, so
     /// no entry can print as two lines.
     pub fn to_text(&self) -> String {
-        let mut out = String::new();
-        for c in self.to_raw_text().chars() {
-            if c.is_control() {
-                out.extend(c.escape_default());
-            } else {
-                out.push(c);
-            }
-        }
-        out
+        escape_controls(&self.to_raw_text())
     }
 
     fn to_raw_text(&self) -> String {
@@ -135,4 +127,18 @@ impl Entry {
                 .unwrap_or_default()
         )
     }
+}
+
+/// Text with its control characters (newlines, ANSI escapes...) escaped,
+/// for anything a client chose that ends up on a line people read.
+pub(crate) fn escape_controls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if c.is_control() {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

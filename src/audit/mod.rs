@@ -16,6 +16,7 @@ mod verify;
 
 pub use chain::now_ms;
 pub use chain::{Checkpoint, GENESIS, Head};
+pub(crate) use entry::escape_controls;
 pub use entry::{Draft, Entry};
 pub use export::{Filter, Format, export};
 pub use retention::Retention;

@@ -14,6 +14,7 @@
 
 mod index;
 mod record;
+mod reindex;
 mod rewrap;
 
 pub use index::{IndexKind, custom_key as custom_index_key};
@@ -219,6 +220,11 @@ impl KeyStore {
         );
         c.put(Cf::Meta, META_ROOT, sealed_root);
         c.put(Cf::Meta, META_KEYRING, sealed_ring);
+        c.put(
+            Cf::Meta,
+            index::META_FORMAT,
+            index::FORMAT.to_be_bytes().to_vec(),
+        );
         persist(&files).map_err(KeyStoreError::Persist)?;
         let draft = Draft::new("local", "Init").detail(format!(
             "cluster {}: {shares} shares, {threshold} needed to unseal",
@@ -266,6 +272,9 @@ impl KeyStore {
                 let taken = std::mem::take(given);
                 let (keyring, root) = self.open_hierarchy(&split, &taken)?;
                 drop(taken);
+                // Before anyone can look anything up: a store of an
+                // earlier build gets its index rebuilt, once.
+                self.reindex_if_needed(&keyring)?;
                 info!(cluster = %split.cluster_id, kek_versions = ?keyring.versions(), "unsealed");
                 *state = SealState::Unsealed {
                     split,
@@ -366,10 +375,10 @@ impl KeyStore {
         let mut c = Command::default();
         c.put(Cf::Objects, o.uid.as_bytes(), sealed);
         for gone in old_entries.difference(&new_entries) {
-            c.delete(Cf::Index, gone.clone());
+            delete_entry(&mut c, gone);
         }
         for added in new_entries.difference(old_entries) {
-            c.put(Cf::Index, added.clone(), Vec::new());
+            put_entry(&mut c, added);
         }
         let now = kind(o);
         if was != Some(now) {
@@ -588,8 +597,8 @@ impl KeyStore {
                     count(&mut c, w, -1);
                 }
                 c.delete(Cf::Objects, uid.as_bytes());
-                for e in old_entries {
-                    c.delete(Cf::Index, e);
+                for e in &old_entries {
+                    delete_entry(&mut c, e);
                 }
                 c
             }
@@ -608,20 +617,71 @@ impl KeyStore {
             .collect())
     }
 
-    /// Uids whose index entry of `kind` matches `value` exactly, in uid order.
+    /// Uids of `owners`' objects whose index entry of `kind` matches
+    /// `value` exactly (every object of theirs for [`IndexKind::Owner`],
+    /// whatever `value`), in uid order, at most `limit`. Only those owners'
+    /// entries are read.
     pub fn lookup(
         &self,
+        owners: Owners<'_>,
         kind: IndexKind,
         value: &[u8],
         limit: usize,
     ) -> Result<Vec<String>, KeyStoreError> {
         let keyring = self.keyring()?;
-        let prefix = index::hashed_prefix(&keyring, kind, value);
+        let tags: BTreeSet<index::OwnerTag> = match owners {
+            Owners::Of(list) => list.iter().map(|o| index::owner_tag(&keyring, o)).collect(),
+            Owners::All => self.owner_tags()?,
+        };
+        let mut found = BTreeSet::new();
+        for t in &tags {
+            let prefix = index::lookup_prefix(&keyring, kind, t, value);
+            for (k, _) in self.store.scan(Cf::Index, &prefix, &prefix, limit)? {
+                if let Some(uid) = index::uid_of(&k, prefix.len()) {
+                    found.insert(uid.to_owned());
+                }
+            }
+        }
+        Ok(found.into_iter().take(limit).collect())
+    }
+
+    /// Uids of one owner's objects after `after` (`""`: from the first),
+    /// in uid order, at most `limit`: for walking an owner's objects.
+    pub fn owned_uids(
+        &self,
+        owner: &str,
+        after: &str,
+        limit: usize,
+    ) -> Result<Vec<String>, KeyStoreError> {
+        let keyring = self.keyring()?;
+        let prefix = index::lookup_prefix(
+            &keyring,
+            IndexKind::Owner,
+            &index::owner_tag(&keyring, owner),
+            b"",
+        );
+        let mut start = prefix.clone();
+        if !after.is_empty() {
+            start.extend_from_slice(after.as_bytes());
+            start.push(0);
+        }
         Ok(self
             .store
-            .scan(Cf::Index, &prefix, &prefix, limit)?
+            .scan(Cf::Index, &prefix, &start, limit)?
             .iter()
             .filter_map(|(k, _)| index::uid_of(k, prefix.len()).map(str::to_owned))
+            .collect())
+    }
+
+    /// The owner tags that own at least one object.
+    fn owner_tags(&self) -> Result<BTreeSet<index::OwnerTag>, KeyStoreError> {
+        let prefix = index::META_OWNERS.as_bytes();
+        Ok(self
+            .store
+            .scan(Cf::Meta, prefix, prefix, usize::MAX)?
+            .iter()
+            .filter(|(_, v)| crate::store::counter_value(v) > 0)
+            .filter_map(|(k, _)| index::owner_of_counter(k))
             .collect())
     }
 
@@ -682,6 +742,30 @@ impl KeyStore {
 
     pub fn store(&self) -> &Store {
         &self.store
+    }
+}
+
+/// Whose index entries a lookup reads.
+#[derive(Clone, Copy, Debug)]
+pub enum Owners<'a> {
+    /// Every owner's (an admin's view): one scan per owner with objects.
+    All,
+    /// These owner keys' only (a client's view: `Identity::owners`).
+    Of(&'a [&'a str]),
+}
+
+/// Writes an index entry; an Owner entry also counts for its owner.
+fn put_entry(c: &mut Command, entry: &[u8]) {
+    c.put(Cf::Index, entry.to_vec(), Vec::new());
+    if let Some(owner) = index::owner_of_entry(entry) {
+        c.add(Cf::Meta, index::owner_counter(&owner), 1);
+    }
+}
+
+fn delete_entry(c: &mut Command, entry: &[u8]) {
+    c.delete(Cf::Index, entry.to_vec());
+    if let Some(owner) = index::owner_of_entry(entry) {
+        c.add(Cf::Meta, index::owner_counter(&owner), -1);
     }
 }
 

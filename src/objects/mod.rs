@@ -21,7 +21,8 @@ pub struct ManagedObject {
     pub uid: String,
     pub object_type: ObjectType,
     pub state: State,
-    /// The owner's certificate fingerprint.
+    /// The owner key (`auth::Identity::owner`): `subject:DN`, a SAN, or a
+    /// certificate fingerprint (always, for objects of earlier builds).
     pub owner: String,
     /// The owner's certificate common name, for people reading audits.
     pub owner_name: String,

@@ -4,7 +4,7 @@
 
 use super::attrs::{self, AttrRef, READ_ONLY, multi_valued};
 use super::{Context, now, requested_uid, response, update_owned};
-use crate::keystore::IndexKind;
+use crate::keystore::{IndexKind, Owners};
 use crate::kmip::attributes::from_v1_attribute;
 use crate::kmip::tag;
 use crate::kmip::{KmipError, KmipResult, ResultReason};
@@ -78,18 +78,25 @@ fn check_unique_name(ctx: &Context<'_>, o: &ManagedObject, item: &Item) -> KmipR
     let Some(name) = item.child(tag::NAME_VALUE).and_then(Item::as_text) else {
         return Err(KmipError::invalid_field("a Name needs a Name Value"));
     };
-    let holders = ctx.keystore.lookup(IndexKind::Name, name.as_bytes(), 64)?;
-    for uid in holders {
-        if let Some(other) = ctx.keystore.load(&uid)?
-            && other.owner == o.owner
-            && other.names().any(|n| n == name)
-            && (other.uid != o.uid || o.names().any(|n| n == name))
-        {
-            return Err(KmipError::new(
-                ResultReason::NonUniqueNameAttribute,
-                format!("the name {name:?} is already in use"),
-            ));
+    // Names are unique per owner: only the index entries of the object's
+    // owner are read (with, when the caller owns it, the caller's objects
+    // from before owner keys), never another tenant's, and no record.
+    let mut owners = vec![o.owner.as_str()];
+    if ctx.identity.owns(&o.owner) {
+        for own in ctx.identity.owners() {
+            if !owners.contains(&own) {
+                owners.push(own);
+            }
         }
+    }
+    let holders = ctx
+        .keystore
+        .lookup(Owners::Of(&owners), IndexKind::Name, name.as_bytes(), 2)?;
+    if holders.iter().any(|uid| *uid != o.uid) || o.names().any(|n| n == name) {
+        return Err(KmipError::new(
+            ResultReason::NonUniqueNameAttribute,
+            format!("the name {name:?} is already in use"),
+        ));
     }
     Ok(())
 }

@@ -1,12 +1,14 @@
 //! Locate: the caller's objects whose attributes match the request.
 //! Candidates come from the store's indexes (name, group, custom
-//! attribute, type, state, or the owner index), never a scan of the whole
-//! store; the remaining filters are checked on the candidates. Two values
-//! of one date attribute mean a range. Results come newest first.
+//! attribute, type, or the owner index), never a scan of the whole store,
+//! and only from the caller's own entries: another tenant's objects are
+//! never loaded, decrypted or even counted. The remaining filters are
+//! checked on the candidates. Two values of one date attribute mean a
+//! range. Results come newest first.
 
 use super::attrs::{self, AttrRef};
 use super::{Context, response};
-use crate::keystore::IndexKind;
+use crate::keystore::{IndexKind, Owners};
 use crate::kmip::attributes::{self as request_attrs, from_v1_attribute};
 use crate::kmip::tag;
 use crate::kmip::{KmipError, KmipResult};
@@ -82,10 +84,16 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
 /// The smallest index-backed set of uids that can hold every match.
 fn candidates(ctx: &Context<'_>, filters: &[Item]) -> KmipResult<BTreeSet<String>> {
     let mut sets: Vec<BTreeSet<String>> = Vec::new();
+    let own = ctx.identity.owners();
+    let owners = if ctx.admin {
+        Owners::All
+    } else {
+        Owners::Of(&own)
+    };
     let lookup = |sets: &mut Vec<BTreeSet<String>>, kind, value: &[u8]| -> KmipResult<()> {
         sets.push(
             ctx.keystore
-                .lookup(kind, value, CANDIDATE_LIMIT)?
+                .lookup(owners, kind, value, CANDIDATE_LIMIT)?
                 .into_iter()
                 .collect(),
         );
@@ -125,11 +133,7 @@ fn candidates(ctx: &Context<'_>, filters: &[Item]) -> KmipResult<BTreeSet<String
                 .into_iter()
                 .collect());
         }
-        lookup(
-            &mut sets,
-            IndexKind::Owner,
-            ctx.identity.fingerprint.as_bytes(),
-        )?;
+        lookup(&mut sets, IndexKind::Owner, b"")?;
     }
     sets.sort_by_key(BTreeSet::len);
     let mut it = sets.into_iter();

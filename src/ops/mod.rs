@@ -34,7 +34,7 @@ mod usage_allocation;
 mod wrap;
 
 use crate::auth::Identity;
-use crate::keystore::{KeyStore, KeyStoreError};
+use crate::keystore::{IndexKind, KeyStore, KeyStoreError, Owners};
 use crate::kmip::tag;
 use crate::kmip::{KmipError, KmipResult, ObjectType, Operation, ProtocolVersion, ResultReason};
 use crate::objects::{ManagedObject, State};
@@ -223,7 +223,7 @@ fn not_found(uid: &str) -> KmipError {
 }
 
 fn owned_by(o: &ManagedObject, identity: &Identity) -> bool {
-    o.owner == identity.fingerprint
+    identity.owns(&o.owner)
 }
 
 /// Whether the caller may see and manage the object.
@@ -378,9 +378,16 @@ fn request_attributes(ctx: &Context<'_>, payload: &Item) -> KmipResult<Vec<Item>
     let own = attributes::from_payload(payload)?;
     let mut merged: Vec<Item> = Vec::new();
     for name in attributes::template_names(payload) {
+        // Only the caller's own templates, even for an admin: another
+        // tenant's objects are never read, nor can they crowd these out.
         let template = ctx
             .keystore
-            .lookup(crate::keystore::IndexKind::Name, name.as_bytes(), 64)?
+            .lookup(
+                Owners::Of(&ctx.identity.owners()),
+                IndexKind::Name,
+                name.as_bytes(),
+                64,
+            )?
             .into_iter()
             .filter_map(|uid| ctx.keystore.load(&uid).ok().flatten())
             .find(|o| owned_by(o, ctx.identity) && o.object_type == ObjectType::Template)
@@ -462,7 +469,7 @@ fn new_object(
         uid: uuid::Uuid::new_v4().to_string(),
         object_type,
         state: State::PreActive,
-        owner: ctx.identity.fingerprint.clone(),
+        owner: ctx.identity.owner.clone(),
         owner_name: ctx.identity.common_name.clone().unwrap_or_default(),
         attributes,
         object: Some(object),

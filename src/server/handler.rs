@@ -314,7 +314,7 @@ fn run_batch(
             && let Some(uid) = payload.as_ref().and_then(uid_in)
             && !before.iter().any(|(u, _)| u == uid)
             && let Ok(Some(o)) = ctx.keystore.load(uid)
-            && (ctx.admin || o.owner == ctx.identity.fingerprint)
+            && (ctx.admin || ctx.identity.owns(&o.owner))
         {
             before.push((uid.to_owned(), Some(o)));
         }

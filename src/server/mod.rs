@@ -8,7 +8,7 @@ pub mod handler;
 pub mod tls;
 mod workers;
 
-use crate::auth::Identity;
+use crate::auth::{Identity, IdentitySource};
 use crate::config::Config;
 use crate::keystore::KeyStore;
 use crate::ops::ServerInfo;
@@ -204,6 +204,7 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
         handler,
         workers,
         Arc::new(config.limits.clone()),
+        config.auth.identity,
         shutdown.clone(),
     ));
     info!(addr = %local_addr, "KMIP listener ready (mutual TLS)");
@@ -221,6 +222,7 @@ async fn accept_loop(
     handler: Arc<Handler>,
     workers: workers::Workers,
     limits: Arc<crate::config::LimitsConfig>,
+    identity: IdentitySource,
     shutdown: CancellationToken,
 ) {
     let slots = Arc::new(Semaphore::new(limits.max_connections));
@@ -265,7 +267,9 @@ async fn accept_loop(
         workers.spawn(tracker.track_future(async move {
             let _permit = permit;
             match TcpStream::from_std(tcp) {
-                Ok(tcp) => serve_one(tcp, peer, acceptor, handler, &limits, shutdown).await,
+                Ok(tcp) => {
+                    serve_one(tcp, peer, acceptor, handler, &limits, identity, shutdown).await
+                }
                 Err(e) => warn!(%peer, error = %e, "cannot register the connection"),
             }
         }));
@@ -305,6 +309,7 @@ async fn serve_one(
     acceptor: TlsAcceptor,
     handler: Arc<Handler>,
     limits: &crate::config::LimitsConfig,
+    identity_source: IdentitySource,
     shutdown: CancellationToken,
 ) {
     let stream = match tokio::time::timeout(limits.handshake_timeout(), acceptor.accept(tcp)).await
@@ -327,21 +332,28 @@ async fn serve_one(
             return;
         }
     };
-    let Some(identity) = stream
+    let Some(certificate) = stream
         .get_ref()
         .1
         .peer_certificates()
         .and_then(|c| c.first())
-        .map(|c| Identity::from_certificate(c))
     else {
         // Unreachable with a verifier that requires certificates; refuse anyway.
         warn!(%peer, "no client certificate after handshake");
         return;
     };
+    let identity = match Identity::from_certificate(certificate, identity_source) {
+        Ok(i) => i,
+        Err(e) => {
+            // Verified by the CA, but it does not say who owns what.
+            warn!(%peer, error = %e, "client refused: see auth.identity");
+            return;
+        }
+    };
     if let Some(m) = &handler.metrics {
         m.handshakes.inc();
     }
-    debug!(%peer, %identity, "client connected");
+    debug!(%peer, %identity, owner = %crate::audit::escape_controls(&identity.owner), "client connected");
     let conn = connection::Connection {
         stream,
         peer,
