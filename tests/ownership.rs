@@ -212,6 +212,81 @@ async fn a_renewed_certificate_with_the_same_subject_keeps_its_keys() {
 }
 
 #[tokio::test]
+async fn owned_by_fingerprint_a_renewed_certificate_loses_its_keys_until_transferred() {
+    use lkm::admin::{self, AdminRequest};
+    let server =
+        common::start_with(|c| c.auth.identity = lkm::auth::IdentitySource::Fingerprint).await;
+    let mut first = client_from(&server, "issued-2024", "array-7").await;
+    let mut ids = Vec::new();
+    for name in ["drive-1", "drive-2"] {
+        ids.push(common::uid_item(
+            &first
+                .call(Operation::Register, register_secret(name))
+                .await
+                .unwrap(),
+        ));
+    }
+    let mut renewed = client_from(&server, "issued-2025", "array-7").await;
+    assert_eq!(
+        reason(renewed.call(Operation::Get, vec![ids[0].clone()]).await),
+        ResultReason::ObjectNotFound
+    );
+    // An admin moves everything of the old certificate to the new one.
+    use rustls_pki_types::pem::PemObject;
+    let fingerprint = |folder: &str| {
+        let pem = std::fs::read(server.dir.path().join(folder).join("array-7.crt")).unwrap();
+        let der = rustls_pki_types::CertificateDer::from_pem_slice(&pem).unwrap();
+        hex::encode(aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &der).as_ref())
+    };
+    let socket = server.dir.path().join("admin").join("lkm.sock");
+    let request = AdminRequest::TransferOwner {
+        from: Some(fingerprint("issued-2024")),
+        uid: None,
+        to: fingerprint("issued-2025"),
+    };
+    let answer = tokio::task::spawn_blocking(move || admin::request(&socket, &request).unwrap())
+        .await
+        .unwrap();
+    assert!(answer.ok, "{}", answer.message);
+    assert!(
+        answer.message.contains("moved 2 object(s)"),
+        "{}",
+        answer.message
+    );
+    for id in &ids {
+        assert!(renewed.call(Operation::Get, vec![id.clone()]).await.is_ok());
+        assert_eq!(
+            reason(first.call(Operation::Get, vec![id.clone()]).await),
+            ResultReason::ObjectNotFound
+        );
+    }
+    assert_eq!(
+        located(
+            &renewed
+                .call(Operation::Locate, by_name("drive-2"))
+                .await
+                .unwrap()
+        ),
+        1
+    );
+    // Each move is in the audit log, under the object it moved.
+    let mut raw = Vec::new();
+    let filter = lkm::audit::Filter {
+        uid: ids[0].as_text().map(str::to_owned),
+        ..Default::default()
+    };
+    lkm::audit::export(
+        server.keystore.store(),
+        &filter,
+        lkm::audit::Format::Jsonl,
+        &mut raw,
+    )
+    .unwrap();
+    let text = String::from_utf8(raw).unwrap();
+    assert!(text.contains("\"operation\":\"TransferOwner\""), "{text}");
+}
+
+#[tokio::test]
 async fn locate_by_a_name_reads_none_of_another_tenants_records() {
     let server = common::start_with(|c| c.auth.admins = vec!["cn:auditor".into()]).await;
     let mut a = client_from(&server, "issued", "tenant-a").await;

@@ -1,7 +1,10 @@
 //! The local admin channel: a Unix socket in the data directory (folder
 //! mode 0700, socket mode 0600), so only the server's own user (or root)
-//! can unseal it or ask its status. One JSON request per line, one JSON
-//! answer per line. `lkm unseal` and `lkm status` speak it.
+//! can unseal it, ask its status or move objects between owners. One JSON
+//! request per line, one JSON answer per line. `lkm unseal`, `lkm status`
+//! and `lkm objects transfer` speak it.
+
+mod transfer;
 
 use crate::audit::Draft;
 use crate::keystore::{KeyStore, SealStatus};
@@ -30,6 +33,13 @@ pub enum AdminRequest {
     Seal,
     /// Adds a KEK version; records move to it in the background.
     RotateKek,
+    /// Gives objects to another owner: every object of `from`, or the one
+    /// `uid` (which must be `from`'s when both are given).
+    TransferOwner {
+        from: Option<String>,
+        uid: Option<String>,
+        to: String,
+    },
 }
 
 impl Drop for AdminRequest {
@@ -85,6 +95,9 @@ fn answer(keystore: &KeyStore, req: &AdminRequest) -> AdminResponse {
             .rotate_kek()
             .map(|v| format!("KEK version {v} is now used for new records"))
             .map_err(|e| e.to_string()),
+        AdminRequest::TransferOwner { from, uid, to } => {
+            transfer::run(keystore, from.as_deref(), uid.as_deref(), to)
+        }
         // A parse error may quote the input: it is not repeated.
         AdminRequest::Unseal { share } => ShareFile::parse(share)
             .map_err(|_| "not a share file".to_owned())
@@ -96,10 +109,12 @@ fn answer(keystore: &KeyStore, req: &AdminRequest) -> AdminResponse {
                     .map_err(|e| e.to_string())
             }),
     };
-    // Rotation records itself with the keyring it writes.
+    // Rotation records itself with the keyring it writes; a transfer
+    // records each object it moves, and here what it did in all.
     let action = match req {
         AdminRequest::Unseal { .. } => Some("Unseal"),
         AdminRequest::Seal => Some("Seal"),
+        AdminRequest::TransferOwner { .. } => Some("TransferOwner"),
         AdminRequest::Status | AdminRequest::RotateKek => None,
     };
     if let Some(action) = action {

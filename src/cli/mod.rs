@@ -2,6 +2,7 @@
 
 mod audit;
 pub(crate) mod client;
+mod objects;
 mod seal;
 mod serve;
 
@@ -36,6 +37,11 @@ enum Command {
     Status(seal::SocketArgs),
     /// Add a KEK version to a running server; records move to it in the background.
     RotateKek(seal::SocketArgs),
+    /// Manage the objects of a running server (ownership transfer).
+    Objects {
+        #[command(subcommand)]
+        command: objects::ObjectsCommand,
+    },
     /// Talk KMIP to a server.
     Client(Box<client::ClientArgs>),
     /// Read and check the activity log.
@@ -94,6 +100,7 @@ pub fn run() -> i32 {
         Command::Unseal(args) => seal::unseal(args),
         Command::Status(args) => seal::status(args),
         Command::RotateKek(args) => seal::rotate_kek(args),
+        Command::Objects { command } => objects::run(command),
         Command::Audit { command } => audit::run(command),
         Command::Config {
             command: ConfigCommand::Defaults,

@@ -34,7 +34,7 @@ pub struct SocketArgs {
 }
 
 impl SocketArgs {
-    fn path(&self) -> PathBuf {
+    pub(super) fn path(&self) -> PathBuf {
         self.socket
             .clone()
             .unwrap_or_else(|| admin::default_socket(&self.data))
