@@ -142,23 +142,73 @@ fn answer(keystore: &KeyStore, req: &AdminRequest) -> AdminResponse {
     }
 }
 
+/// Makes the socket's folder if it is missing, readable by the server's
+/// user only. A folder that exists is the operator's (it may be /run or
+/// anything shared): it is left as it is, with a warning if others may
+/// write in it, since they could then replace the socket.
+fn prepare_folder(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+    let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) else {
+        return Ok(());
+    };
+    if let Some(up) = dir.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(up)?;
+    }
+    match std::fs::DirBuilder::new().mode(0o700).create(dir) {
+        // Made here, so ours to tighten past the umask.
+        Ok(()) => std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let mode = std::fs::metadata(dir)?.permissions().mode();
+            if mode & 0o022 != 0 {
+                warn!(
+                    folder = %dir.display(),
+                    mode = format!("{:o}", mode & 0o7777),
+                    "others may write in the admin socket's folder and could replace the socket"
+                );
+            }
+            Ok(())
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// Removes what is at the socket's path only if it is a socket no server
+/// answers on (left by one that stopped); anything else is refused.
+fn remove_stale_socket(path: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::FileTypeExt;
+    let meta = match std::fs::symlink_metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(e),
+    };
+    if !meta.file_type().is_socket() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AlreadyExists,
+            "something other than a socket is at this path; lkm will not delete it \
+             (remove it, or set admin_socket to another path)",
+        ));
+    }
+    if std::os::unix::net::UnixStream::connect(path).is_ok() {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::AddrInUse,
+            "a running server already answers on this socket",
+        ));
+    }
+    std::fs::remove_file(path)
+}
+
 /// Binds the socket (replacing a stale one) and serves it until shutdown.
 pub fn serve(
     path: &Path,
     keystore: Arc<KeyStore>,
     shutdown: CancellationToken,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
-    use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
-    if let Some(dir) = path.parent() {
-        std::fs::DirBuilder::new()
-            .recursive(true)
-            .mode(0o700)
-            .create(dir)?;
-        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
-    }
-    if path.exists() {
-        std::fs::remove_file(path)?;
-    }
+    use std::os::unix::fs::PermissionsExt;
+    prepare_folder(path)?;
+    remove_stale_socket(path)?;
     let listener = UnixListener::bind(path)?;
     std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
     info!(socket = %path.display(), "admin socket ready");
@@ -223,4 +273,65 @@ pub fn request(path: &Path, req: &AdminRequest) -> Result<AdminResponse, String>
 /// Where the admin socket of a data directory lives by default.
 pub fn default_socket(data_dir: &Path) -> PathBuf {
     data_dir.join("admin").join("lkm.sock")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn keystore(dir: &Path) -> Arc<KeyStore> {
+        Arc::new(KeyStore::open(&dir.join("store")).unwrap())
+    }
+
+    fn mode(p: &Path) -> u32 {
+        std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[tokio::test]
+    async fn only_a_folder_made_here_is_tightened() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = keystore(dir.path());
+        // A folder of the operator's (think /run/lkm, shared with others).
+        let theirs = dir.path().join("theirs");
+        std::fs::create_dir(&theirs).unwrap();
+        std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o755)).unwrap();
+        let stop = CancellationToken::new();
+        serve(&theirs.join("lkm.sock"), ks.clone(), stop.clone()).unwrap();
+        assert_eq!(mode(&theirs), 0o755);
+        assert_eq!(mode(&theirs.join("lkm.sock")), 0o600);
+        // A folder it makes is the server user's only.
+        let ours = dir.path().join("new").join("admin");
+        serve(&ours.join("lkm.sock"), ks, stop.clone()).unwrap();
+        assert_eq!(mode(&ours), 0o700);
+        stop.cancel();
+    }
+
+    #[tokio::test]
+    async fn only_a_stale_socket_is_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let ks = keystore(dir.path());
+        let stop = CancellationToken::new();
+        // A file that is not a socket is refused and left alone.
+        let file = dir.path().join("precious");
+        std::fs::write(&file, b"keep me").unwrap();
+        let err = serve(&file, ks.clone(), stop.clone()).unwrap_err();
+        assert!(err.to_string().contains("other than a socket"), "{err}");
+        assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
+        // A socket a live server answers on is refused.
+        let live = dir.path().join("live.sock");
+        serve(&live, ks.clone(), stop.clone()).unwrap();
+        let err = serve(&live, ks.clone(), stop.clone()).unwrap_err();
+        assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
+        // A socket nobody answers on (a stopped server's) is replaced.
+        let stale = dir.path().join("stale.sock");
+        drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
+        serve(&stale, ks, stop.clone()).unwrap();
+        let answer = tokio::task::spawn_blocking(move || request(&stale, &AdminRequest::Status))
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(!answer.status.initialized);
+        stop.cancel();
+    }
 }
