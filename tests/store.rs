@@ -361,3 +361,58 @@ fn a_million_objects_open_and_unseal_without_reading_them() {
         1
     );
 }
+
+#[test]
+fn undo_restores_only_what_nobody_changed_since() {
+    use lkm::audit::{Draft, Scope};
+    let dir = tempfile::tempdir().unwrap();
+    let files = init(dir.path(), 1, 1);
+    let ks = unsealed(dir.path(), &files);
+    let original = object(1, &key_of(1), "undo");
+    ks.insert(&original).unwrap();
+    // A batch activates the key (record version 2)...
+    let batch = Scope::new(Draft::new("batch", "Activate"));
+    ks.audited(&batch)
+        .update::<KeyStoreError>(&original.uid, |o| {
+            o.state = State::Active;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(batch.versions(), vec![(original.uid.clone(), 2)]);
+    // ...someone else revokes it meanwhile (version 3)...
+    let other = Scope::new(Draft::new("admin", "Revoke"));
+    ks.audited(&other)
+        .update::<KeyStoreError>(&original.uid, |o| {
+            o.state = State::Compromised;
+            Ok(())
+        })
+        .unwrap();
+    // ...and the batch's undo must not put the object back.
+    let undo = Scope::new(Draft::new("batch", "BatchUndo"));
+    let refused = ks
+        .audited(&undo)
+        .restore_if(&original.uid, Some(&original), 2);
+    assert!(
+        matches!(
+            refused,
+            Err(KeyStoreError::Changed {
+                found: 3,
+                expected: 2,
+                ..
+            })
+        ),
+        "{refused:?}"
+    );
+    assert_eq!(
+        ks.load(&original.uid).unwrap().unwrap().state,
+        State::Compromised
+    );
+    // Unchanged since the batch: the undo goes through.
+    ks.audited(&undo)
+        .restore_if(&original.uid, Some(&original), 3)
+        .unwrap();
+    assert_eq!(
+        ks.load(&original.uid).unwrap().unwrap().state,
+        State::PreActive
+    );
+}

@@ -15,6 +15,7 @@ mod scope;
 mod verify;
 
 pub use chain::now_ms;
+pub(crate) use chain::rfc3339;
 pub use chain::{Checkpoint, GENESIS, Head};
 pub use entry::{Draft, Entry};
 pub use export::{Filter, Format, export};

@@ -57,6 +57,12 @@ pub enum KeyStoreError {
     Keyring(#[from] KeyringError),
     #[error("object {0} already exists")]
     Exists(String),
+    #[error("object {uid} changed since (record version {found}, expected {expected})")]
+    Changed {
+        uid: String,
+        expected: u64,
+        found: u64,
+    },
     #[error("the store metadata is damaged: {0}")]
     Meta(String),
     #[error("the share files could not be saved, so nothing was initialized: {0}")]
@@ -402,15 +408,16 @@ impl KeyStore {
             return Err(KeyStoreError::Exists(o.uid.clone()));
         }
         let c = self.put_command(&keyring, o, 1, &BTreeSet::new(), None)?;
-        self.commit(&c, audit, &[&o.uid], Durability::Synced)
+        self.commit(&c, audit, &[(&o.uid, 1)], Durability::Synced)
     }
 
-    /// Writes a change durably, with its audit entry when it has a scope.
+    /// Writes a change durably, with its audit entry when it has a scope;
+    /// `uids` are the objects written, each with its new record version.
     fn commit(
         &self,
         c: &Command,
         audit: Option<&Scope>,
-        uids: &[&str],
+        uids: &[(&str, u64)],
         durability: Durability,
     ) -> Result<(), KeyStoreError> {
         match (audit, durability) {
@@ -418,6 +425,7 @@ impl KeyStore {
             (None, _) => self.store.apply_unsynced(c)?,
             (Some(scope), _) => {
                 self.store.commit(c, &scope.change(uids), durability)?;
+                scope.committed(uids);
             }
         }
         Ok(())
@@ -459,7 +467,7 @@ impl KeyStore {
                     .mutations,
             );
         }
-        let uids: Vec<&str> = objects.iter().map(|o| o.uid.as_str()).collect();
+        let uids: Vec<(&str, u64)> = objects.iter().map(|o| (o.uid.as_str(), 1)).collect();
         self.commit(&c, audit, &uids, Durability::Synced)
     }
 
@@ -554,34 +562,45 @@ impl KeyStore {
                     .mutations,
             );
         }
-        let mut uids = vec![o.uid.as_str()];
-        uids.extend(created.as_ref().map(|n| n.uid.as_str()));
+        let mut uids = vec![(o.uid.as_str(), version + 1)];
+        uids.extend(created.as_ref().map(|n| (n.uid.as_str(), 1)));
         self.commit(&c, audit, &uids, durability)?;
         Ok(Some((o, created)))
     }
 
     /// Puts back an earlier copy of an object, or removes an object that did
-    /// not exist before (`earlier` = None): how a batch is undone.
+    /// not exist before (`earlier` = None): how a batch is undone. Only if
+    /// the record is still at `expected` (the version the batch's last
+    /// write made); a change made since by anyone else is never reverted.
     fn restore_as(
         &self,
         uid: &str,
         earlier: Option<&ManagedObject>,
+        expected: u64,
         audit: Option<&Scope>,
     ) -> Result<(), KeyStoreError> {
         let _writer = self.writer();
         let keyring = self.keyring()?;
         let _guard = self.stripe(uid);
         let current = self.load_versioned(&keyring, uid)?;
+        let found = current.as_ref().map_or(0, |(v, _)| *v);
+        if found != expected {
+            return Err(KeyStoreError::Changed {
+                uid: uid.to_owned(),
+                expected,
+                found,
+            });
+        }
         let old_entries = current
             .as_ref()
             .map(|(_, o)| index::entries(&keyring, o))
             .unwrap_or_default();
         let was = current.as_ref().map(|(_, o)| kind(o));
-        let c = match earlier {
-            Some(o) => {
-                let version = current.map_or(1, |(v, _)| v + 1);
-                self.put_command(&keyring, o, version, &old_entries, was)?
-            }
+        let (c, version) = match earlier {
+            Some(o) => (
+                self.put_command(&keyring, o, found + 1, &old_entries, was)?,
+                found + 1,
+            ),
             None => {
                 let mut c = Command::default();
                 if let Some(w) = was {
@@ -591,10 +610,10 @@ impl KeyStore {
                 for e in old_entries {
                     c.delete(Cf::Index, e);
                 }
-                c
+                (c, 0)
             }
         };
-        self.commit(&c, audit, &[uid], Durability::Synced)
+        self.commit(&c, audit, &[(uid, version)], Durability::Synced)
     }
 
     /// Every object's uid, in uid order (for admins listing everything).
@@ -754,7 +773,15 @@ impl Audited<'_> {
             .update_and_insert_as(uid, change, Some(self.scope), self.durability)
     }
 
-    pub fn restore(&self, uid: &str, earlier: Option<&ManagedObject>) -> Result<(), KeyStoreError> {
-        self.keystore.restore_as(uid, earlier, Some(self.scope))
+    /// See [`KeyStore::restore_as`]: [`KeyStoreError::Changed`] when the
+    /// record is no longer at version `expected`.
+    pub fn restore_if(
+        &self,
+        uid: &str,
+        earlier: Option<&ManagedObject>,
+        expected: u64,
+    ) -> Result<(), KeyStoreError> {
+        self.keystore
+            .restore_as(uid, earlier, expected, Some(self.scope))
     }
 }
