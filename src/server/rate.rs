@@ -49,10 +49,19 @@ impl AuditRate {
             let (per_s, burst) = (self.per_s, self.burst);
             buckets.retain(|_, b| b.refilled(now, per_s, burst) < burst);
         }
-        let b = buckets.entry(identity.to_owned()).or_insert(Bucket {
-            tokens: self.burst,
-            at: now,
-        });
+        // Looked up before inserting: no allocation on the common path.
+        if !buckets.contains_key(identity) {
+            buckets.insert(
+                identity.to_owned(),
+                Bucket {
+                    tokens: self.burst,
+                    at: now,
+                },
+            );
+        }
+        let Some(b) = buckets.get_mut(identity) else {
+            return true;
+        };
         b.tokens = b.refilled(now, self.per_s, self.burst);
         b.at = now;
         let n = n as f64;
