@@ -1,4 +1,4 @@
-//! Shamir shares of the master key (crate sharks) and the files that carry
+//! Shamir shares of the master key (crate blahaj) and the files that carry
 //! them. A share file says which cluster and which split it belongs to, its
 //! index and the threshold, and carries a checksum, so a corrupted share, a
 //! share of another cluster or one from an older split is named as such
@@ -6,8 +6,8 @@
 
 use super::envelope::{KEY_LEN, SecretKey};
 use aws_lc_rs::digest;
+use blahaj::{Share, Sharks};
 use serde::{Deserialize, Serialize};
-use sharks::{Share, Sharks};
 use std::path::Path;
 use thiserror::Error;
 use zeroize::{Zeroize, Zeroizing};
@@ -202,23 +202,64 @@ mod tests {
         }
     }
 
+    /// Every K-element subset of 0..n, in order.
+    fn subsets(n: usize, k: usize) -> Vec<Vec<usize>> {
+        (0u32..1 << n)
+            .filter(|m| m.count_ones() as usize == k)
+            .map(|m| (0..n).filter(|i| m & (1 << i) != 0).collect())
+            .collect()
+    }
+
     #[test]
     fn any_k_of_n_rebuild_and_fewer_do_not() {
-        for (n, k) in [(1u8, 1u8), (3, 2), (5, 3)] {
+        for (n, k) in [(1u8, 1u8), (2, 2), (3, 2), (5, 3), (7, 4)] {
             let secret = generate_key().unwrap();
             let files = split(&secret, &info(k, n), "").unwrap();
             assert_eq!(files.len(), n as usize);
             let parsed: Vec<ShareFile> = files
                 .iter()
-                .rev()
-                .take(k as usize)
                 .map(|f| ShareFile::parse(&f.to_json()).unwrap())
                 .collect();
-            assert_eq!(*combine(&parsed, k).unwrap(), *secret);
+            let pick = |set: &[usize]| -> Vec<ShareFile> {
+                set.iter()
+                    .map(|&i| ShareFile::parse(&parsed[i].to_json()).unwrap())
+                    .collect()
+            };
+            for set in subsets(n as usize, k as usize) {
+                assert_eq!(
+                    *combine(&pick(&set), k).unwrap(),
+                    *secret,
+                    "{k} of {n}: {set:?}"
+                );
+            }
             if k > 1 {
-                assert!(combine(&parsed[..k as usize - 1], k).is_err());
+                for set in subsets(n as usize, k as usize - 1) {
+                    let fewer = pick(&set);
+                    assert!(combine(&fewer, k).is_err(), "{k} of {n}: {set:?}");
+                    // Forced through with too few points, the interpolation
+                    // gives some other key, not the secret.
+                    assert_ne!(*combine(&fewer, k - 1).unwrap(), *secret);
+                }
             }
         }
+    }
+
+    /// RUSTSEC-2024-0398: sharks 0.5 drew the polynomial coefficients from
+    /// [1, 255], so with K = 2 share 1 (y = a1 + s) never equalled the
+    /// secret byte, which tells a holder of one share what the secret is
+    /// not. With coefficients from [0, 255] it does, 1 time in 256.
+    #[test]
+    fn coefficients_can_be_zero() {
+        let mut equal = 0;
+        for _ in 0..128 {
+            let secret = generate_key().unwrap();
+            let files = split(&secret, &info(2, 2), "").unwrap();
+            let share = Vec::<u8>::from(&files[0].share().unwrap());
+            let y = &share[1..];
+            equal += y.iter().zip(secret.iter()).filter(|(a, b)| a == b).count();
+        }
+        // 4,096 bytes: about 16 expected; none has probability e^-16.
+        assert!(equal > 0, "no zero coefficient in 4,096 bytes");
     }
 
     #[test]
@@ -249,5 +290,45 @@ mod tests {
             Err(ShareError::OtherSplit { .. })
         ));
         assert!(files[0].check(&info(2, 3)).is_ok());
+    }
+
+    /// Share files written by lkm with sharks 0.5.0 (before the move to
+    /// blahaj), for test keys: they still parse and combine.
+    #[test]
+    fn share_files_from_sharks_0_5_still_combine() {
+        let sets = [
+            (
+                2u8,
+                3u8,
+                include_str!("../../tests/fixtures/sharks-0.5.0/secret-2-of-3.hex"),
+                vec![
+                    include_str!("../../tests/fixtures/sharks-0.5.0/2-of-3-share-1.json"),
+                    include_str!("../../tests/fixtures/sharks-0.5.0/2-of-3-share-2.json"),
+                    include_str!("../../tests/fixtures/sharks-0.5.0/2-of-3-share-3.json"),
+                ],
+            ),
+            (
+                3,
+                5,
+                include_str!("../../tests/fixtures/sharks-0.5.0/secret-3-of-5.hex"),
+                vec![
+                    include_str!("../../tests/fixtures/sharks-0.5.0/3-of-5-share-1.json"),
+                    include_str!("../../tests/fixtures/sharks-0.5.0/3-of-5-share-2.json"),
+                    include_str!("../../tests/fixtures/sharks-0.5.0/3-of-5-share-3.json"),
+                    include_str!("../../tests/fixtures/sharks-0.5.0/3-of-5-share-4.json"),
+                    include_str!("../../tests/fixtures/sharks-0.5.0/3-of-5-share-5.json"),
+                ],
+            ),
+        ];
+        for (k, n, secret, texts) in sets {
+            let secret = hex::decode(secret.trim()).unwrap();
+            for set in subsets(n as usize, k as usize) {
+                let files: Vec<ShareFile> = set
+                    .iter()
+                    .map(|&i| ShareFile::parse(texts[i]).unwrap())
+                    .collect();
+                assert_eq!(combine(&files, k).unwrap().as_slice(), secret.as_slice());
+            }
+        }
     }
 }
