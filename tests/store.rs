@@ -112,6 +112,26 @@ fn bad_shares_are_named_and_change_nothing() {
     assert!(!ks.unseal(reparse(&files[1])).unwrap().sealed);
 }
 
+#[test]
+fn threshold_one_of_several_shares_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let ks = KeyStore::open(dir.path()).unwrap();
+    for n in [2u8, 3, 5] {
+        let e = ks.initialize(n, 1, "test", |_| Ok(())).err().unwrap();
+        assert!(e.to_string().contains("threshold 1 of"), "{e}");
+        assert!(!ks.status().initialized);
+    }
+    // One share, threshold 1 (dev mode) and 2 of 2 are fine.
+    assert_eq!(shares::default_threshold(2), 2);
+    assert_eq!(shares::default_threshold(3), 2);
+    let files = ks.initialize(2, 2, "test", |_| Ok(())).unwrap();
+    assert_eq!(files.len(), 2);
+    assert!(ks.unseal(reparse(&files[0])).unwrap().sealed);
+    assert!(!ks.unseal(reparse(&files[1])).unwrap().sealed);
+    let dev = tempfile::tempdir().unwrap();
+    init(dev.path(), 1, 1);
+}
+
 fn unsealed(dir: &Path, files: &[ShareFile]) -> KeyStore {
     let ks = KeyStore::open(dir).unwrap();
     for f in files {

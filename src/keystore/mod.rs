@@ -196,6 +196,7 @@ impl KeyStore {
         if let SealState::Sealed { split, .. } | SealState::Unsealed { split, .. } = &*state {
             return Err(KeyStoreError::AlreadyInitialized(split.cluster_id.clone()));
         }
+        shares::check_threshold(threshold, shares)?;
         let split = SplitInfo {
             cluster_id: uuid::Uuid::new_v4().to_string(),
             split_id: uuid::Uuid::new_v4().to_string(),

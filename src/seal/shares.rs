@@ -30,6 +30,35 @@ pub enum ShareError {
     WrongKey,
     #[error("threshold {threshold} of {shares} is not possible (1 <= threshold <= shares <= 255)")]
     BadThreshold { threshold: u8, shares: u8 },
+    #[error(
+        "threshold 1 of {0} shares would make every share the master key on its own: \
+         use a threshold of at least 2 (threshold 1 only with a single share)"
+    )]
+    ThresholdOne(u8),
+}
+
+/// The threshold `lkm init` uses when none is given: a majority of the
+/// shares, ceil(n / 2), but at least 2 once there are several shares (with
+/// 2 shares, ceil(2 / 2) = 1 would make each share the whole key).
+pub fn default_threshold(shares: u8) -> u8 {
+    if shares >= 2 {
+        shares.div_ceil(2).max(2)
+    } else {
+        shares
+    }
+}
+
+/// Refuses a split that cannot be rebuilt, and one where a single share of
+/// several rebuilds the key (each share file would be the master key). A
+/// single share with threshold 1 stays possible: that is the dev mode.
+pub fn check_threshold(threshold: u8, shares: u8) -> Result<(), ShareError> {
+    if threshold == 0 || threshold > shares {
+        return Err(ShareError::BadThreshold { threshold, shares });
+    }
+    if threshold == 1 && shares > 1 {
+        return Err(ShareError::ThresholdOne(shares));
+    }
+    Ok(())
 }
 
 /// Which split of which cluster a share belongs to.
@@ -146,12 +175,7 @@ pub fn split(
     split: &SplitInfo,
     note: &str,
 ) -> Result<Vec<ShareFile>, ShareError> {
-    if split.threshold == 0 || split.threshold > split.shares {
-        return Err(ShareError::BadThreshold {
-            threshold: split.threshold,
-            shares: split.shares,
-        });
-    }
+    check_threshold(split.threshold, split.shares)?;
     Ok(Sharks(split.threshold)
         .dealer(secret.as_ref())
         .take(split.shares as usize)
@@ -260,6 +284,24 @@ mod tests {
         }
         // 4,096 bytes: about 16 expected; none has probability e^-16.
         assert!(equal > 0, "no zero coefficient in 4,096 bytes");
+    }
+
+    #[test]
+    fn thresholds_of_one_with_several_shares_are_refused() {
+        let secret = generate_key().unwrap();
+        for n in [2u8, 3, 5, 255] {
+            assert_eq!(check_threshold(1, n), Err(ShareError::ThresholdOne(n)));
+            assert!(matches!(
+                split(&secret, &info(1, n), ""),
+                Err(ShareError::ThresholdOne(_))
+            ));
+            assert!(check_threshold(default_threshold(n), n).is_ok());
+        }
+        assert!(check_threshold(1, 1).is_ok());
+        assert!(check_threshold(0, 3).is_err());
+        assert!(check_threshold(4, 3).is_err());
+        let defaults: Vec<u8> = (1..=7).map(default_threshold).collect();
+        assert_eq!(defaults, [1, 2, 2, 2, 3, 3, 4]);
     }
 
     #[test]
