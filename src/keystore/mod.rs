@@ -23,7 +23,7 @@ use crate::audit::{Draft, Scope};
 use crate::objects::ManagedObject;
 use crate::seal::envelope::{self, SecretKey};
 use crate::seal::keyring::{Keyring, KeyringError};
-use crate::seal::shares::{self, ShareError, ShareFile, SplitInfo};
+use crate::seal::shares::{self, ShareError, ShareFile, SplitInfo, SplitRecord};
 use crate::store::{Cf, Command, Durability, Store, StoreError};
 use record::RecordSealError;
 use std::collections::BTreeSet;
@@ -32,7 +32,7 @@ use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use thiserror::Error;
-use tracing::info;
+use tracing::{info, warn};
 
 const META_CLUSTER: &[u8] = b"cluster";
 const META_ROOT: &[u8] = b"root";
@@ -94,14 +94,23 @@ impl fmt::Display for SealStatus {
 enum SealState {
     Uninitialized,
     Sealed {
-        split: SplitInfo,
+        record: SplitRecord,
         given: Vec<ShareFile>,
     },
     Unsealed {
-        split: SplitInfo,
+        record: SplitRecord,
         keyring: Arc<Keyring>,
         root: SecretKey,
     },
+}
+
+impl SealState {
+    fn sealed(record: SplitRecord) -> SealState {
+        SealState::Sealed {
+            record,
+            given: Vec::new(),
+        }
+    }
 }
 
 pub struct KeyStore {
@@ -130,22 +139,24 @@ fn status_of(state: &SealState) -> SealStatus {
             cluster_id: None,
             kek_versions: vec![],
         },
-        SealState::Sealed { split, given } => SealStatus {
+        SealState::Sealed { record, given, .. } => SealStatus {
             initialized: true,
             sealed: true,
             have: given.len(),
-            need: split.threshold,
-            shares: split.shares,
-            cluster_id: Some(split.cluster_id.clone()),
+            need: record.split.threshold,
+            shares: record.split.shares,
+            cluster_id: Some(record.split.cluster_id.clone()),
             kek_versions: vec![],
         },
-        SealState::Unsealed { split, keyring, .. } => SealStatus {
+        SealState::Unsealed {
+            record, keyring, ..
+        } => SealStatus {
             initialized: true,
             sealed: false,
-            have: split.threshold as usize,
-            need: split.threshold,
-            shares: split.shares,
-            cluster_id: Some(split.cluster_id.clone()),
+            have: record.split.threshold as usize,
+            need: record.split.threshold,
+            shares: record.split.shares,
+            cluster_id: Some(record.split.cluster_id.clone()),
             kek_versions: keyring.versions(),
         },
     }
@@ -159,17 +170,40 @@ fn keyring_aad(split: &SplitInfo) -> Vec<u8> {
     format!("lkm-keyring\0{}", split.cluster_id).into_bytes()
 }
 
+/// Reads the cluster record, and says (once, at open) what is weaker in a
+/// store made by older code: no share commitments, or threshold 1 of
+/// several shares. Both still unseal, as before.
+fn read_cluster_record(bytes: &[u8]) -> Result<SplitRecord, KeyStoreError> {
+    let record: SplitRecord = serde_json::from_slice(bytes)
+        .map_err(|e| KeyStoreError::Meta(format!("cluster record: {e}")))?;
+    record
+        .validate()
+        .map_err(|e| KeyStoreError::Meta(format!("cluster record: {e}")))?;
+    let split = &record.split;
+    if record.is_legacy() {
+        warn!(
+            cluster = %split.cluster_id,
+            "this store was initialized without share commitments: shares are checked for \
+             structure only, and a bad share shows only as shares that do not rebuild the key"
+        );
+    }
+    if split.threshold == 1 && split.shares > 1 {
+        warn!(
+            cluster = %split.cluster_id,
+            shares = split.shares,
+            "this store was initialized with threshold 1: each of its shares unseals it alone"
+        );
+    }
+    Ok(record)
+}
+
 impl KeyStore {
     /// Opens the store; it starts sealed (or uninitialized).
     pub fn open(path: &Path) -> Result<KeyStore, KeyStoreError> {
         let store = Store::open(path)?;
         let seal = match store.get(Cf::Meta, META_CLUSTER)? {
             None => SealState::Uninitialized,
-            Some(bytes) => SealState::Sealed {
-                split: serde_json::from_slice(&bytes)
-                    .map_err(|e| KeyStoreError::Meta(format!("cluster record: {e}")))?,
-                given: Vec::new(),
-            },
+            Some(bytes) => SealState::sealed(read_cluster_record(&bytes)?),
         };
         Ok(KeyStore {
             store,
@@ -193,8 +227,10 @@ impl KeyStore {
         persist: impl FnOnce(&[ShareFile]) -> Result<(), String>,
     ) -> Result<Vec<ShareFile>, KeyStoreError> {
         let mut state = self.write_state();
-        if let SealState::Sealed { split, .. } | SealState::Unsealed { split, .. } = &*state {
-            return Err(KeyStoreError::AlreadyInitialized(split.cluster_id.clone()));
+        if let SealState::Sealed { record, .. } | SealState::Unsealed { record, .. } = &*state {
+            return Err(KeyStoreError::AlreadyInitialized(
+                record.split.cluster_id.clone(),
+            ));
         }
         shares::check_threshold(threshold, shares)?;
         let split = SplitInfo {
@@ -205,6 +241,7 @@ impl KeyStore {
         };
         let mek = envelope::generate_key().map_err(|e| KeyStoreError::Meta(e.to_string()))?;
         let files = shares::split(&mek, &split, note)?;
+        let record = SplitRecord::new(split.clone(), &files)?;
         let root = envelope::generate_key().map_err(|e| KeyStoreError::Meta(e.to_string()))?;
         let keyring = Keyring::generate()?;
         let sealed_root = envelope::seal(&mek, &root_aad(&split), root.as_ref())
@@ -216,7 +253,7 @@ impl KeyStore {
         c.put(
             Cf::Meta,
             META_CLUSTER,
-            serde_json::to_vec(&split).map_err(|e| KeyStoreError::Meta(e.to_string()))?,
+            serde_json::to_vec(&record).map_err(|e| KeyStoreError::Meta(e.to_string()))?,
         );
         c.put(Cf::Meta, META_ROOT, sealed_root);
         c.put(Cf::Meta, META_KEYRING, sealed_ring);
@@ -227,10 +264,7 @@ impl KeyStore {
         ));
         self.store.commit(&c, &draft, Durability::Synced)?;
         info!(cluster = %split.cluster_id, shares, threshold, "store initialized");
-        *state = SealState::Sealed {
-            split,
-            given: Vec::new(),
-        };
+        *state = SealState::sealed(record);
         Ok(files)
     }
 
@@ -246,30 +280,32 @@ impl KeyStore {
         status_of(&self.read_state())
     }
 
-    /// Adds one share. With the threshold reached, rebuilds the MEK,
-    /// unwraps the root key and the keyring, and wipes the MEK and every
-    /// share. A bad share is refused and changes nothing; shares that do
-    /// not rebuild the key are all dropped, so the operators start over.
+    /// Adds one share. It must belong to this store's split and match the
+    /// commitment recorded for its index at init; a bad share is refused,
+    /// named by its index, and changes nothing. With the threshold reached,
+    /// rebuilds the MEK, unwraps the root key and the keyring, and wipes the
+    /// MEK and every share; shares that do not rebuild the key are all
+    /// dropped, so the operators start over.
     pub fn unseal(&self, share: ShareFile) -> Result<SealStatus, KeyStoreError> {
         {
             let mut state = self.write_state();
-            let (split, given) = match &mut *state {
+            let (record, given) = match &mut *state {
                 SealState::Uninitialized => return Err(KeyStoreError::NotInitialized),
                 SealState::Unsealed { .. } => return Ok(status_of(&state)),
-                SealState::Sealed { split, given } => (split.clone(), given),
+                SealState::Sealed { record, given } => (record.clone(), given),
             };
-            share.check(&split)?;
+            record.admit(&share)?;
             if given.iter().any(|g| g.index == share.index) {
                 return Err(ShareError::Duplicate(share.index).into());
             }
             given.push(share);
-            if given.len() >= split.threshold as usize {
+            if given.len() >= record.split.threshold as usize {
                 let taken = std::mem::take(given);
-                let (keyring, root) = self.open_hierarchy(&split, &taken)?;
+                let (keyring, root) = self.open_hierarchy(&record.split, &taken)?;
                 drop(taken);
-                info!(cluster = %split.cluster_id, kek_versions = ?keyring.versions(), "unsealed");
+                info!(cluster = %record.split.cluster_id, kek_versions = ?keyring.versions(), "unsealed");
                 *state = SealState::Unsealed {
-                    split,
+                    record,
                     keyring: Arc::new(keyring),
                     root,
                 };
@@ -313,11 +349,8 @@ impl KeyStore {
     /// Forgets the keys: the store is sealed again until K shares arrive.
     pub fn seal(&self) {
         let mut state = self.write_state();
-        if let SealState::Unsealed { split, .. } | SealState::Sealed { split, .. } = &*state {
-            *state = SealState::Sealed {
-                split: split.clone(),
-                given: Vec::new(),
-            };
+        if let SealState::Unsealed { record, .. } | SealState::Sealed { record, .. } = &*state {
+            *state = SealState::sealed(record.clone());
         }
     }
 
@@ -643,7 +676,7 @@ impl KeyStore {
     ) -> Result<Arc<Keyring>, KeyStoreError> {
         let mut state = self.write_state();
         let SealState::Unsealed {
-            split,
+            record,
             keyring,
             root,
         } = &mut *state
@@ -655,7 +688,7 @@ impl KeyStore {
         c.put(
             Cf::Meta,
             META_KEYRING,
-            envelope::seal(root, &keyring_aad(split), &next.to_bytes())
+            envelope::seal(root, &keyring_aad(&record.split), &next.to_bytes())
                 .map_err(|e| KeyStoreError::Meta(e.to_string()))?,
         );
         c.delete(Cf::Meta, rewrap::META_CURSOR);
