@@ -9,6 +9,7 @@ use lkm::seal::shares::{self, ShareFile};
 use lkm::store::{Cf, Command, Store};
 use lkm::ttlv::Item;
 use std::path::Path;
+use std::time::{Duration, Instant};
 
 fn object(i: usize, key: &[u8], name: &str) -> ManagedObject {
     ManagedObject {
@@ -268,6 +269,47 @@ fn a_store_from_before_commitments_still_unseals() {
     }
     let e = KeyStore::open(dir.path()).err().unwrap().to_string();
     assert!(e.contains("commitments"), "{e}");
+}
+
+#[test]
+fn shares_given_while_sealed_are_dropped_after_the_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = init(dir.path(), 5, 3);
+    let ks = KeyStore::open(dir.path()).unwrap();
+    let start = Instant::now();
+    ks.unseal(reparse(&files[0])).unwrap();
+    ks.unseal(reparse(&files[1])).unwrap();
+    assert_eq!(ks.status().have, 2);
+    // The default is ten minutes.
+    assert_eq!(ks.drop_expired_shares(start + Duration::from_secs(590)), 0);
+    assert_eq!(ks.status().have, 2);
+    assert_eq!(ks.drop_expired_shares(start + Duration::from_secs(601)), 2);
+    let s = ks.status();
+    assert!(s.sealed);
+    assert_eq!(s.have, 0);
+    assert!(s.to_string().contains("0 of 3"), "{s}");
+    // Nothing left to drop; the operators start over and unseal.
+    assert_eq!(ks.drop_expired_shares(start + Duration::from_secs(700)), 0);
+    for f in &files[2..] {
+        ks.unseal(reparse(f)).unwrap();
+    }
+    assert!(!ks.status().sealed);
+    // Unsealed, there is nothing to drop and nothing changes.
+    assert_eq!(
+        ks.drop_expired_shares(start + Duration::from_secs(9_999)),
+        0
+    );
+    assert!(!ks.status().sealed);
+
+    // A configured timeout; a share given after it has passed finds the
+    // earlier ones gone, and starts a new wait.
+    ks.seal();
+    ks.set_pending_share_timeout(Duration::from_millis(300));
+    ks.unseal(reparse(&files[0])).unwrap();
+    assert_eq!(ks.drop_expired_shares(Instant::now()), 0);
+    std::thread::sleep(Duration::from_millis(400));
+    let s = ks.unseal(reparse(&files[1])).unwrap();
+    assert_eq!(s.have, 1, "{s}");
 }
 
 fn unsealed(dir: &Path, files: &[ShareFile]) -> KeyStore {

@@ -31,6 +31,7 @@ use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 use thiserror::Error;
 use tracing::{info, warn};
 
@@ -38,6 +39,9 @@ const META_CLUSTER: &[u8] = b"cluster";
 const META_ROOT: &[u8] = b"root";
 const META_KEYRING: &[u8] = b"keyring";
 const LOCK_STRIPES: usize = 64;
+/// How long shares given to a sealed store wait for the rest by default
+/// (`seal.pending_share_timeout_s`).
+pub const DEFAULT_PENDING_SHARE_TIMEOUT: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Error)]
 pub enum KeyStoreError {
@@ -95,7 +99,10 @@ enum SealState {
     Uninitialized,
     Sealed {
         record: SplitRecord,
+        /// Shares given so far (each wiped on drop), and when the first of
+        /// them came: they are dropped once they have waited too long.
         given: Vec<ShareFile>,
+        first_given: Option<Instant>,
     },
     Unsealed {
         record: SplitRecord,
@@ -109,6 +116,7 @@ impl SealState {
         SealState::Sealed {
             record,
             given: Vec::new(),
+            first_given: None,
         }
     }
 }
@@ -124,6 +132,9 @@ pub struct KeyStore {
     /// Records decrypted since open: lets tests prove that opening and
     /// unsealing reads no object.
     pub records_opened: AtomicU64,
+    /// Milliseconds shares given while sealed are kept waiting for the
+    /// rest before they are dropped.
+    pending_share_timeout_ms: AtomicU64,
 }
 
 /// The status of a state the caller already holds (taking the lock again
@@ -211,7 +222,21 @@ impl KeyStore {
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             writers: RwLock::new(()),
             records_opened: AtomicU64::new(0),
+            pending_share_timeout_ms: AtomicU64::new(
+                DEFAULT_PENDING_SHARE_TIMEOUT.as_millis() as u64
+            ),
         })
+    }
+
+    /// How long shares given while sealed wait for the rest before they
+    /// are dropped (`seal.pending_share_timeout_s`).
+    pub fn set_pending_share_timeout(&self, timeout: Duration) {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.pending_share_timeout_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn pending_share_timeout(&self) -> Duration {
+        Duration::from_millis(self.pending_share_timeout_ms.load(Ordering::Relaxed))
     }
 
     /// Creates the key hierarchy in an empty store and returns the share
@@ -276,8 +301,56 @@ impl KeyStore {
         self.seal.read().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The seal state, once shares that waited too long are dropped.
     pub fn status(&self) -> SealStatus {
+        self.drop_expired_shares(Instant::now());
         status_of(&self.read_state())
+    }
+
+    /// Drops (and wipes) the shares given while sealed if, at `now`, the
+    /// first of them has waited the pending-share timeout or longer: a
+    /// share given and never completed must not stay in memory for good.
+    /// Returns how many were dropped. The server calls it every second;
+    /// `now` is a parameter so tests need not wait.
+    pub fn drop_expired_shares(&self, now: Instant) -> usize {
+        let timeout = self.pending_share_timeout();
+        let expired = |state: &SealState| match state {
+            SealState::Sealed {
+                first_given: Some(first),
+                ..
+            } => now.saturating_duration_since(*first) >= timeout,
+            _ => false,
+        };
+        if !expired(&self.read_state()) {
+            return 0;
+        }
+        let (dropped, cluster) = {
+            let mut state = self.write_state();
+            if !expired(&state) {
+                return 0;
+            }
+            let SealState::Sealed { record, given, .. } = &*state else {
+                return 0;
+            };
+            let (dropped, cluster) = (given.len(), record.split.cluster_id.clone());
+            // The old state, and with it every share, is dropped and wiped.
+            *state = SealState::sealed(record.clone());
+            (dropped, cluster)
+        };
+        warn!(
+            cluster = %cluster,
+            dropped,
+            timeout_s = timeout.as_secs(),
+            "shares given to unseal were dropped: the threshold was not reached in time; give them again"
+        );
+        let draft = Draft::new("local", "UnsealTimeout").detail(format!(
+            "{dropped} share(s) given to unseal were dropped after {} s without reaching the threshold",
+            timeout.as_secs()
+        ));
+        if let Err(e) = self.record(&draft) {
+            warn!(error = %e, "the audit log cannot be written");
+        }
+        dropped
     }
 
     /// Adds one share. It must belong to this store's split and match the
@@ -287,20 +360,28 @@ impl KeyStore {
     /// MEK and every share; shares that do not rebuild the key are all
     /// dropped, so the operators start over.
     pub fn unseal(&self, share: ShareFile) -> Result<SealStatus, KeyStoreError> {
+        let now = Instant::now();
+        self.drop_expired_shares(now);
         {
             let mut state = self.write_state();
-            let (record, given) = match &mut *state {
+            let (record, given, first_given) = match &mut *state {
                 SealState::Uninitialized => return Err(KeyStoreError::NotInitialized),
                 SealState::Unsealed { .. } => return Ok(status_of(&state)),
-                SealState::Sealed { record, given } => (record.clone(), given),
+                SealState::Sealed {
+                    record,
+                    given,
+                    first_given,
+                } => (record.clone(), given, first_given),
             };
             record.admit(&share)?;
             if given.iter().any(|g| g.index == share.index) {
                 return Err(ShareError::Duplicate(share.index).into());
             }
             given.push(share);
+            first_given.get_or_insert(now);
             if given.len() >= record.split.threshold as usize {
                 let taken = std::mem::take(given);
+                *first_given = None;
                 let (keyring, root) = self.open_hierarchy(&record.split, &taken)?;
                 drop(taken);
                 info!(cluster = %record.split.cluster_id, kek_versions = ?keyring.versions(), "unsealed");
