@@ -77,12 +77,31 @@ pub enum WrappedKeyValue {
     Structure,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct SealConfig {
     /// Share files read at start to unseal without an operator (each one
     /// is a secret: keep them on separate media or nodes).
     pub share_files: Vec<PathBuf>,
+    /// Shares given to a sealed server are dropped (wiped) once this many
+    /// seconds have passed since the first of them without reaching the
+    /// threshold: a share is not left in memory for good.
+    pub pending_share_timeout_s: u64,
+}
+
+impl Default for SealConfig {
+    fn default() -> Self {
+        Self {
+            share_files: Vec::new(),
+            pending_share_timeout_s: 600,
+        }
+    }
+}
+
+impl SealConfig {
+    pub fn pending_share_timeout(&self) -> Duration {
+        Duration::from_secs(self.pending_share_timeout_s)
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -340,6 +359,9 @@ impl Config {
                 "limits.audited_items_burst must be at least limits.audited_items_per_s and limits.max_batch_items",
             );
         }
+        if self.seal.pending_share_timeout_s == 0 {
+            return bad("seal.pending_share_timeout_s must be at least 1");
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format must be \"text\" or \"json\"");
         }
@@ -390,6 +412,12 @@ mod tests {
             let c: Config = toml::from_str(&format!("[audit]\n{bad}")).unwrap();
             assert!(c.validate().is_err(), "{bad}");
         }
+        let c: Config = toml::from_str("[seal]\npending_share_timeout_s = 0").unwrap();
+        assert!(c.validate().is_err());
+        let c: Config = toml::from_str("[seal]\npending_share_timeout_s = 30").unwrap();
+        assert!(c.validate().is_ok());
+        assert_eq!(c.seal.pending_share_timeout(), Duration::from_secs(30));
+        assert_eq!(Config::default().seal.pending_share_timeout_s, 600);
         let c: Config = toml::from_str("[kmip]\nwrapped_key_value = \"structure\"").unwrap();
         assert_eq!(c.kmip.wrapped_key_value, WrappedKeyValue::Structure);
         assert!(toml::from_str::<Config>("[kmip]\nwrapped_key_value = \"ttlv\"").is_err());

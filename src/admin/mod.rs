@@ -85,9 +85,10 @@ fn answer(keystore: &KeyStore, req: &AdminRequest) -> AdminResponse {
             .rotate_kek()
             .map(|v| format!("KEK version {v} is now used for new records"))
             .map_err(|e| e.to_string()),
-        // A parse error may quote the input: it is not repeated.
+        // Parse errors never quote the input (it holds the share); they
+        // name what is wrong, and the share's index when it has one.
         AdminRequest::Unseal { share } => ShareFile::parse(share)
-            .map_err(|_| "not a share file".to_owned())
+            .map_err(|e| format!("share refused: {e}"))
             .and_then(|f| {
                 let index = f.index;
                 keystore

@@ -23,7 +23,7 @@ use crate::audit::{Draft, Scope};
 use crate::objects::ManagedObject;
 use crate::seal::envelope::{self, SecretKey};
 use crate::seal::keyring::{Keyring, KeyringError};
-use crate::seal::shares::{self, ShareError, ShareFile, SplitInfo};
+use crate::seal::shares::{self, ShareError, ShareFile, SplitInfo, SplitRecord};
 use crate::store::{Cf, Command, Durability, Store, StoreError};
 use record::RecordSealError;
 use std::collections::BTreeSet;
@@ -31,13 +31,17 @@ use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 use thiserror::Error;
-use tracing::info;
+use tracing::{info, warn};
 
 const META_CLUSTER: &[u8] = b"cluster";
 const META_ROOT: &[u8] = b"root";
 const META_KEYRING: &[u8] = b"keyring";
 const LOCK_STRIPES: usize = 64;
+/// How long shares given to a sealed store wait for the rest by default
+/// (`seal.pending_share_timeout_s`).
+pub const DEFAULT_PENDING_SHARE_TIMEOUT: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Error)]
 pub enum KeyStoreError {
@@ -100,14 +104,27 @@ impl fmt::Display for SealStatus {
 enum SealState {
     Uninitialized,
     Sealed {
-        split: SplitInfo,
+        record: SplitRecord,
+        /// Shares given so far (each wiped on drop), and when the first of
+        /// them came: they are dropped once they have waited too long.
         given: Vec<ShareFile>,
+        first_given: Option<Instant>,
     },
     Unsealed {
-        split: SplitInfo,
+        record: SplitRecord,
         keyring: Arc<Keyring>,
         root: SecretKey,
     },
+}
+
+impl SealState {
+    fn sealed(record: SplitRecord) -> SealState {
+        SealState::Sealed {
+            record,
+            given: Vec::new(),
+            first_given: None,
+        }
+    }
 }
 
 pub struct KeyStore {
@@ -121,6 +138,9 @@ pub struct KeyStore {
     /// Records decrypted since open: lets tests prove that opening and
     /// unsealing reads no object.
     pub records_opened: AtomicU64,
+    /// Milliseconds shares given while sealed are kept waiting for the
+    /// rest before they are dropped.
+    pending_share_timeout_ms: AtomicU64,
 }
 
 /// The status of a state the caller already holds (taking the lock again
@@ -136,22 +156,24 @@ fn status_of(state: &SealState) -> SealStatus {
             cluster_id: None,
             kek_versions: vec![],
         },
-        SealState::Sealed { split, given } => SealStatus {
+        SealState::Sealed { record, given, .. } => SealStatus {
             initialized: true,
             sealed: true,
             have: given.len(),
-            need: split.threshold,
-            shares: split.shares,
-            cluster_id: Some(split.cluster_id.clone()),
+            need: record.split.threshold,
+            shares: record.split.shares,
+            cluster_id: Some(record.split.cluster_id.clone()),
             kek_versions: vec![],
         },
-        SealState::Unsealed { split, keyring, .. } => SealStatus {
+        SealState::Unsealed {
+            record, keyring, ..
+        } => SealStatus {
             initialized: true,
             sealed: false,
-            have: split.threshold as usize,
-            need: split.threshold,
-            shares: split.shares,
-            cluster_id: Some(split.cluster_id.clone()),
+            have: record.split.threshold as usize,
+            need: record.split.threshold,
+            shares: record.split.shares,
+            cluster_id: Some(record.split.cluster_id.clone()),
             kek_versions: keyring.versions(),
         },
     }
@@ -165,17 +187,40 @@ fn keyring_aad(split: &SplitInfo) -> Vec<u8> {
     format!("lkm-keyring\0{}", split.cluster_id).into_bytes()
 }
 
+/// Reads the cluster record, and says (once, at open) what is weaker in a
+/// store made by older code: no share commitments, or threshold 1 of
+/// several shares. Both still unseal, as before.
+fn read_cluster_record(bytes: &[u8]) -> Result<SplitRecord, KeyStoreError> {
+    let record: SplitRecord = serde_json::from_slice(bytes)
+        .map_err(|e| KeyStoreError::Meta(format!("cluster record: {e}")))?;
+    record
+        .validate()
+        .map_err(|e| KeyStoreError::Meta(format!("cluster record: {e}")))?;
+    let split = &record.split;
+    if record.is_legacy() {
+        warn!(
+            cluster = %split.cluster_id,
+            "this store was initialized without share commitments: shares are checked for \
+             structure only, and a bad share shows only as shares that do not rebuild the key"
+        );
+    }
+    if split.threshold == 1 && split.shares > 1 {
+        warn!(
+            cluster = %split.cluster_id,
+            shares = split.shares,
+            "this store was initialized with threshold 1: each of its shares unseals it alone"
+        );
+    }
+    Ok(record)
+}
+
 impl KeyStore {
     /// Opens the store; it starts sealed (or uninitialized).
     pub fn open(path: &Path) -> Result<KeyStore, KeyStoreError> {
         let store = Store::open(path)?;
         let seal = match store.get(Cf::Meta, META_CLUSTER)? {
             None => SealState::Uninitialized,
-            Some(bytes) => SealState::Sealed {
-                split: serde_json::from_slice(&bytes)
-                    .map_err(|e| KeyStoreError::Meta(format!("cluster record: {e}")))?,
-                given: Vec::new(),
-            },
+            Some(bytes) => SealState::sealed(read_cluster_record(&bytes)?),
         };
         Ok(KeyStore {
             store,
@@ -183,7 +228,21 @@ impl KeyStore {
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             writers: RwLock::new(()),
             records_opened: AtomicU64::new(0),
+            pending_share_timeout_ms: AtomicU64::new(
+                DEFAULT_PENDING_SHARE_TIMEOUT.as_millis() as u64
+            ),
         })
+    }
+
+    /// How long shares given while sealed wait for the rest before they
+    /// are dropped (`seal.pending_share_timeout_s`).
+    pub fn set_pending_share_timeout(&self, timeout: Duration) {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.pending_share_timeout_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn pending_share_timeout(&self) -> Duration {
+        Duration::from_millis(self.pending_share_timeout_ms.load(Ordering::Relaxed))
     }
 
     /// Creates the key hierarchy in an empty store and returns the share
@@ -199,9 +258,12 @@ impl KeyStore {
         persist: impl FnOnce(&[ShareFile]) -> Result<(), String>,
     ) -> Result<Vec<ShareFile>, KeyStoreError> {
         let mut state = self.write_state();
-        if let SealState::Sealed { split, .. } | SealState::Unsealed { split, .. } = &*state {
-            return Err(KeyStoreError::AlreadyInitialized(split.cluster_id.clone()));
+        if let SealState::Sealed { record, .. } | SealState::Unsealed { record, .. } = &*state {
+            return Err(KeyStoreError::AlreadyInitialized(
+                record.split.cluster_id.clone(),
+            ));
         }
+        shares::check_threshold(threshold, shares)?;
         let split = SplitInfo {
             cluster_id: uuid::Uuid::new_v4().to_string(),
             split_id: uuid::Uuid::new_v4().to_string(),
@@ -210,6 +272,7 @@ impl KeyStore {
         };
         let mek = envelope::generate_key().map_err(|e| KeyStoreError::Meta(e.to_string()))?;
         let files = shares::split(&mek, &split, note)?;
+        let record = SplitRecord::new(split.clone(), &files)?;
         let root = envelope::generate_key().map_err(|e| KeyStoreError::Meta(e.to_string()))?;
         let keyring = Keyring::generate()?;
         let sealed_root = envelope::seal(&mek, &root_aad(&split), root.as_ref())
@@ -221,7 +284,7 @@ impl KeyStore {
         c.put(
             Cf::Meta,
             META_CLUSTER,
-            serde_json::to_vec(&split).map_err(|e| KeyStoreError::Meta(e.to_string()))?,
+            serde_json::to_vec(&record).map_err(|e| KeyStoreError::Meta(e.to_string()))?,
         );
         c.put(Cf::Meta, META_ROOT, sealed_root);
         c.put(Cf::Meta, META_KEYRING, sealed_ring);
@@ -232,10 +295,7 @@ impl KeyStore {
         ));
         self.store.commit(&c, &draft, Durability::Synced)?;
         info!(cluster = %split.cluster_id, shares, threshold, "store initialized");
-        *state = SealState::Sealed {
-            split,
-            given: Vec::new(),
-        };
+        *state = SealState::sealed(record);
         Ok(files)
     }
 
@@ -247,34 +307,92 @@ impl KeyStore {
         self.seal.read().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The seal state, once shares that waited too long are dropped.
     pub fn status(&self) -> SealStatus {
+        self.drop_expired_shares(Instant::now());
         status_of(&self.read_state())
     }
 
-    /// Adds one share. With the threshold reached, rebuilds the MEK,
-    /// unwraps the root key and the keyring, and wipes the MEK and every
-    /// share. A bad share is refused and changes nothing; shares that do
-    /// not rebuild the key are all dropped, so the operators start over.
+    /// Drops (and wipes) the shares given while sealed if, at `now`, the
+    /// first of them has waited the pending-share timeout or longer: a
+    /// share given and never completed must not stay in memory for good.
+    /// Returns how many were dropped. The server calls it every second;
+    /// `now` is a parameter so tests need not wait.
+    pub fn drop_expired_shares(&self, now: Instant) -> usize {
+        let timeout = self.pending_share_timeout();
+        let expired = |state: &SealState| match state {
+            SealState::Sealed {
+                first_given: Some(first),
+                ..
+            } => now.saturating_duration_since(*first) >= timeout,
+            _ => false,
+        };
+        if !expired(&self.read_state()) {
+            return 0;
+        }
+        let (dropped, cluster) = {
+            let mut state = self.write_state();
+            if !expired(&state) {
+                return 0;
+            }
+            let SealState::Sealed { record, given, .. } = &*state else {
+                return 0;
+            };
+            let (dropped, cluster) = (given.len(), record.split.cluster_id.clone());
+            // The old state, and with it every share, is dropped and wiped.
+            *state = SealState::sealed(record.clone());
+            (dropped, cluster)
+        };
+        warn!(
+            cluster = %cluster,
+            dropped,
+            timeout_s = timeout.as_secs(),
+            "shares given to unseal were dropped: the threshold was not reached in time; give them again"
+        );
+        let draft = Draft::new("local", "UnsealTimeout").detail(format!(
+            "{dropped} share(s) given to unseal were dropped after {} s without reaching the threshold",
+            timeout.as_secs()
+        ));
+        if let Err(e) = self.record(&draft) {
+            warn!(error = %e, "the audit log cannot be written");
+        }
+        dropped
+    }
+
+    /// Adds one share. It must belong to this store's split and match the
+    /// commitment recorded for its index at init; a bad share is refused,
+    /// named by its index, and changes nothing. With the threshold reached,
+    /// rebuilds the MEK, unwraps the root key and the keyring, and wipes the
+    /// MEK and every share; shares that do not rebuild the key are all
+    /// dropped, so the operators start over.
     pub fn unseal(&self, share: ShareFile) -> Result<SealStatus, KeyStoreError> {
+        let now = Instant::now();
+        self.drop_expired_shares(now);
         {
             let mut state = self.write_state();
-            let (split, given) = match &mut *state {
+            let (record, given, first_given) = match &mut *state {
                 SealState::Uninitialized => return Err(KeyStoreError::NotInitialized),
                 SealState::Unsealed { .. } => return Ok(status_of(&state)),
-                SealState::Sealed { split, given } => (split.clone(), given),
+                SealState::Sealed {
+                    record,
+                    given,
+                    first_given,
+                } => (record.clone(), given, first_given),
             };
-            share.check(&split)?;
+            record.admit(&share)?;
             if given.iter().any(|g| g.index == share.index) {
                 return Err(ShareError::Duplicate(share.index).into());
             }
             given.push(share);
-            if given.len() >= split.threshold as usize {
+            first_given.get_or_insert(now);
+            if given.len() >= record.split.threshold as usize {
                 let taken = std::mem::take(given);
-                let (keyring, root) = self.open_hierarchy(&split, &taken)?;
+                *first_given = None;
+                let (keyring, root) = self.open_hierarchy(&record.split, &taken)?;
                 drop(taken);
-                info!(cluster = %split.cluster_id, kek_versions = ?keyring.versions(), "unsealed");
+                info!(cluster = %record.split.cluster_id, kek_versions = ?keyring.versions(), "unsealed");
                 *state = SealState::Unsealed {
-                    split,
+                    record,
                     keyring: Arc::new(keyring),
                     root,
                 };
@@ -318,11 +436,8 @@ impl KeyStore {
     /// Forgets the keys: the store is sealed again until K shares arrive.
     pub fn seal(&self) {
         let mut state = self.write_state();
-        if let SealState::Unsealed { split, .. } | SealState::Sealed { split, .. } = &*state {
-            *state = SealState::Sealed {
-                split: split.clone(),
-                given: Vec::new(),
-            };
+        if let SealState::Unsealed { record, .. } | SealState::Sealed { record, .. } = &*state {
+            *state = SealState::sealed(record.clone());
         }
     }
 
@@ -661,7 +776,7 @@ impl KeyStore {
     ) -> Result<Arc<Keyring>, KeyStoreError> {
         let mut state = self.write_state();
         let SealState::Unsealed {
-            split,
+            record,
             keyring,
             root,
         } = &mut *state
@@ -673,7 +788,7 @@ impl KeyStore {
         c.put(
             Cf::Meta,
             META_KEYRING,
-            envelope::seal(root, &keyring_aad(split), &next.to_bytes())
+            envelope::seal(root, &keyring_aad(&record.split), &next.to_bytes())
                 .map_err(|e| KeyStoreError::Meta(e.to_string()))?,
         );
         c.delete(Cf::Meta, rewrap::META_CURSOR);

@@ -75,6 +75,22 @@ async fn rewrap_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) {
     }
 }
 
+/// Drops the shares given to a sealed store once they have waited longer
+/// than `seal.pending_share_timeout_s` for the rest (checked every second).
+async fn pending_share_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+        }
+        let ks = keystore.clone();
+        let now = std::time::Instant::now();
+        if let Err(e) = tokio::task::spawn_blocking(move || ks.drop_expired_shares(now)).await {
+            warn!(error = %e, "pending share check failed");
+        }
+    }
+}
+
 /// Writes the audit entries of reads within about a millisecond of the
 /// first one waiting, so a burst of reads costs one write, not one each.
 async fn audit_flush_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) {
@@ -184,6 +200,8 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
             source,
         }
     })?;
+    keystore.set_pending_share_timeout(config.seal.pending_share_timeout());
+    tokio::spawn(pending_share_loop(keystore.clone(), shutdown.clone()));
     tokio::spawn(rewrap_loop(keystore.clone(), shutdown.clone()));
     tokio::spawn(audit_flush_loop(keystore.clone(), shutdown.clone()));
     tokio::spawn(prune_loop(
