@@ -101,14 +101,13 @@ fn codec(c: &mut Criterion) {
 fn handler(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let keystore = lkm::keystore::KeyStore::open(dir.path()).expect("store");
-    let handler = Handler {
-        keystore: std::sync::Arc::new(keystore),
-        limits: Limits::default(),
-        max_batch_items: 1000,
-        info: ServerInfo::default(),
-        admins: Vec::new(),
-        metrics: None,
-    };
+    let handler = Handler::new(
+        std::sync::Arc::new(keystore),
+        &lkm::config::LimitsConfig::default(),
+        ServerInfo::default(),
+        Vec::new(),
+        None,
+    );
     let identity =
         Identity::from_certificate(b"not a certificate", lkm::auth::IdentitySource::Fingerprint)
             .expect("a fingerprint identity");
@@ -123,8 +122,9 @@ fn handler(c: &mut Criterion) {
         }],
     };
     let request = ttlv::encode(&msg.to_item());
+    let not_cancelled = std::sync::atomic::AtomicBool::new(false);
     c.bench_function("handler DiscoverVersions request->response", |b| {
-        b.iter(|| black_box(handler.handle(&identity, peer, black_box(&request))))
+        b.iter(|| black_box(handler.handle(&identity, peer, black_box(&request), &not_cancelled)))
     });
 }
 

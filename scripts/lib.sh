@@ -56,7 +56,11 @@ lkm_start_dev() {
   local work=$1
   LKM_PORT=$(lkm_free_port)
   LKM_METRICS_PORT=$(lkm_free_port)
-  "$LKM_BIN" serve --dev --data "$work/data" --listen "127.0.0.1:$LKM_PORT" \
+  # LKM_DEV_CONFIG: an optional config file for the server (the bench
+  # script lifts the per-client rate limit with it).
+  local config=()
+  [ -n "${LKM_DEV_CONFIG:-}" ] && config=(--config "$LKM_DEV_CONFIG")
+  "$LKM_BIN" serve --dev "${config[@]}" --data "$work/data" --listen "127.0.0.1:$LKM_PORT" \
     --metrics-listen "127.0.0.1:$LKM_METRICS_PORT" >"$work/server.out" 2>"$work/server.log" &
   LKM_PID=$!
   LKM_CERTS="$work/data/certs"

@@ -91,12 +91,31 @@ pub enum WrappedKeyValue {
     Structure,
 }
 
-#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(default, deny_unknown_fields)]
 pub struct SealConfig {
     /// Share files read at start to unseal without an operator (each one
     /// is a secret: keep them on separate media or nodes).
     pub share_files: Vec<PathBuf>,
+    /// Shares given to a sealed server are dropped (wiped) once this many
+    /// seconds have passed since the first of them without reaching the
+    /// threshold: a share is not left in memory for good.
+    pub pending_share_timeout_s: u64,
+}
+
+impl Default for SealConfig {
+    fn default() -> Self {
+        Self {
+            share_files: Vec::new(),
+            pending_share_timeout_s: 600,
+        }
+    }
+}
+
+impl SealConfig {
+    pub fn pending_share_timeout(&self) -> Duration {
+        Duration::from_secs(self.pending_share_timeout_s)
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -110,8 +129,18 @@ pub struct LimitsConfig {
     pub max_items: usize,
     /// Most batch items in a request.
     pub max_batch_items: usize,
-    /// Most simultaneous client connections; more are closed at accept.
+    /// Most simultaneous client connections that completed their TLS
+    /// handshake; more are closed once their handshake is done.
     pub max_connections: usize,
+    /// Most connections still in their TLS handshake, in total. They have
+    /// a budget of their own (nobody has shown a certificate yet): when it
+    /// is full the oldest idle one is dropped, never the newcomer and never
+    /// an authenticated client.
+    pub max_handshaking: usize,
+    /// Most connections in their TLS handshake from one source address.
+    pub max_handshaking_per_source: usize,
+    /// Time allowed between accepting a connection and its first byte.
+    pub first_byte_timeout_ms: u64,
     /// Time allowed for the TLS handshake.
     pub handshake_timeout_ms: u64,
     /// Time allowed to receive a whole request once its first byte arrived,
@@ -121,6 +150,26 @@ pub struct LimitsConfig {
     pub idle_timeout_ms: u64,
     /// On SIGTERM/ctrl-c, how long in-flight requests may take to finish.
     pub shutdown_grace_ms: u64,
+    /// Most work one request may ask for, in units of about a millisecond
+    /// of CPU (a Get is 1, an RSA-2048 key pair about 100, PBKDF2 one per
+    /// 3,000 iterations); a request over it is refused before it runs.
+    pub max_request_work: u64,
+    /// A request still running its batch after this long has its
+    /// remaining items refused (checked between items).
+    pub request_deadline_ms: u64,
+    /// Largest response the server builds, checked as items are answered
+    /// [0 = 4 x max_message_size].
+    pub max_response_size: usize,
+    /// Requests of expensive work (10 units or more) one client identity
+    /// may have running at once; more are refused, not queued.
+    pub max_expensive_per_identity: usize,
+    /// Audited batch items one client identity may send per second, on
+    /// average (each writes an audit entry); 0 = no limit. Past it,
+    /// requests are refused until the budget refills.
+    pub audited_items_per_s: u64,
+    /// How many audited items one identity may send in a burst above
+    /// `audited_items_per_s`.
+    pub audited_items_burst: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -176,10 +225,19 @@ impl Default for LimitsConfig {
             max_items: 65_536,
             max_batch_items: 1_000,
             max_connections: 1_024,
+            max_handshaking: 256,
+            max_handshaking_per_source: 32,
+            first_byte_timeout_ms: 3_000,
             handshake_timeout_ms: 10_000,
             message_timeout_ms: 30_000,
             idle_timeout_ms: 300_000,
             shutdown_grace_ms: 30_000,
+            max_request_work: 5_000,
+            request_deadline_ms: 20_000,
+            max_response_size: 0,
+            max_expensive_per_identity: 2,
+            audited_items_per_s: 2_000,
+            audited_items_burst: 20_000,
         }
     }
 }
@@ -199,6 +257,19 @@ impl LimitsConfig {
             max_message_size: self.max_message_size,
             max_depth: self.max_depth,
             max_items: self.max_items,
+        }
+    }
+    pub fn first_byte_timeout(&self) -> Duration {
+        Duration::from_millis(self.first_byte_timeout_ms)
+    }
+    pub fn request_deadline(&self) -> Duration {
+        Duration::from_millis(self.request_deadline_ms)
+    }
+    /// The response size limit in force.
+    pub fn response_budget(&self) -> usize {
+        match self.max_response_size {
+            0 => self.max_message_size.saturating_mul(4),
+            n => n,
         }
     }
     pub fn handshake_timeout(&self) -> Duration {
@@ -272,8 +343,38 @@ impl Config {
         if l.max_batch_items == 0 || l.max_connections == 0 {
             return bad("limits.max_batch_items and limits.max_connections must be at least 1");
         }
-        if l.handshake_timeout_ms == 0 || l.message_timeout_ms == 0 || l.idle_timeout_ms == 0 {
-            return bad("limits.*_timeout_ms must be positive");
+        if l.handshake_timeout_ms == 0
+            || l.message_timeout_ms == 0
+            || l.idle_timeout_ms == 0
+            || l.first_byte_timeout_ms == 0
+            || l.request_deadline_ms == 0
+        {
+            return bad("limits.*_timeout_ms and limits.request_deadline_ms must be positive");
+        }
+        if l.max_handshaking == 0
+            || l.max_handshaking_per_source == 0
+            || l.max_expensive_per_identity == 0
+        {
+            return bad(
+                "limits.max_handshaking, limits.max_handshaking_per_source and limits.max_expensive_per_identity must be at least 1",
+            );
+        }
+        if l.max_request_work < 100 {
+            return bad("limits.max_request_work must be at least 100");
+        }
+        if l.max_response_size != 0 && l.max_response_size < 1024 {
+            return bad("limits.max_response_size must be 0 (automatic) or at least 1024 bytes");
+        }
+        if l.audited_items_per_s != 0
+            && (l.audited_items_burst < l.audited_items_per_s
+                || l.audited_items_burst < l.max_batch_items as u64)
+        {
+            return bad(
+                "limits.audited_items_burst must be at least limits.audited_items_per_s and limits.max_batch_items",
+            );
+        }
+        if self.seal.pending_share_timeout_s == 0 {
+            return bad("seal.pending_share_timeout_s must be at least 1");
         }
         for entry in &self.auth.admins {
             crate::auth::check_admin_entry(entry).map_err(ConfigError::Invalid)?;
@@ -328,6 +429,12 @@ mod tests {
             let c: Config = toml::from_str(&format!("[audit]\n{bad}")).unwrap();
             assert!(c.validate().is_err(), "{bad}");
         }
+        let c: Config = toml::from_str("[seal]\npending_share_timeout_s = 0").unwrap();
+        assert!(c.validate().is_err());
+        let c: Config = toml::from_str("[seal]\npending_share_timeout_s = 30").unwrap();
+        assert!(c.validate().is_ok());
+        assert_eq!(c.seal.pending_share_timeout(), Duration::from_secs(30));
+        assert_eq!(Config::default().seal.pending_share_timeout_s, 600);
         for bad in ["\"\"", "\"cn:\"", "\"admin\"", "\"subject:CN\"", "\"abcd\""] {
             let c: Config = toml::from_str(&format!("[auth]\nadmins = [{bad}]")).unwrap();
             assert!(c.validate().is_err(), "admins = [{bad}]");

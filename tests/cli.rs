@@ -124,3 +124,39 @@ async fn an_operator_drives_a_key_through_its_life() {
     let attrs = ok(&data, port, &["get-attributes", &key, "--attr", "State"]);
     assert!(attrs.contains("DestroyedCompromised"), "{attrs}");
 }
+
+/// `lkm init` refuses a threshold of 1 with several shares (each share
+/// would be the master key), and makes 2 of 2 the default for 2 shares.
+#[test]
+fn init_refuses_threshold_one_of_several_and_defaults_to_two_of_two() {
+    let dir = tempfile::tempdir().unwrap();
+    let init = |data: &str, out: &str, extra: &[&str]| {
+        Command::new(common::lkm_binary())
+            .arg("init")
+            .arg("--data")
+            .arg(dir.path().join(data))
+            .arg("--share-out")
+            .arg(dir.path().join(out))
+            .args(extra)
+            .output()
+            .unwrap()
+    };
+    let refused = init("a", "a-shares", &["--shares", "3", "--threshold", "1"]);
+    assert!(!refused.status.success());
+    let err = String::from_utf8_lossy(&refused.stderr);
+    assert!(err.contains("threshold 1 of 3"), "{err}");
+    assert!(!dir.path().join("a-shares").exists());
+
+    let two = init("b", "b-shares", &["--shares", "2"]);
+    let out = String::from_utf8_lossy(&two.stdout);
+    assert!(
+        two.status.success(),
+        "{}",
+        String::from_utf8_lossy(&two.stderr)
+    );
+    assert!(out.contains("2 shares, any 2 unseal it"), "{out}");
+    let written = std::fs::read_dir(dir.path().join("b-shares"))
+        .unwrap()
+        .count();
+    assert_eq!(written, 2);
+}

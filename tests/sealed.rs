@@ -77,6 +77,11 @@ async fn sealed_server_refuses_all_but_discovery_until_k_shares_arrive() {
     .await
     .unwrap();
     assert!(!bad.ok);
+    assert!(
+        bad.message.contains("not an lkm share file"),
+        "{}",
+        bad.message
+    );
     assert_eq!(bad.status.shares_given, 1);
 
     let share = shares[2].to_json().to_string();

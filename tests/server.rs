@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::start;
+use common::{raw, start};
 use lkm::client::{Client, ClientError};
 use lkm::kmip::{
     BatchErrorContinuationOption, Operation, ProtocolVersion, QueryFunction, RequestBatchItem,
@@ -284,14 +284,6 @@ async fn assert_refused(addr: &str, tls: Arc<rustls::ClientConfig>) {
 }
 
 /// Opens a TLS connection and returns the raw stream, for malformed input.
-async fn raw(server: &common::TestServer) -> tokio_rustls::client::TlsStream<TcpStream> {
-    let tcp = TcpStream::connect(&server.addr).await.unwrap();
-    tokio_rustls::TlsConnector::from(server.tls())
-        .connect("localhost".try_into().unwrap(), tcp)
-        .await
-        .unwrap()
-}
-
 /// Reads until the server closes the connection; fails the test if it
 /// answers with anything or keeps the connection open too long.
 async fn expect_closed(s: &mut tokio_rustls::client::TlsStream<TcpStream>) {

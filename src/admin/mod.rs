@@ -98,9 +98,10 @@ fn answer(keystore: &KeyStore, req: &AdminRequest) -> AdminResponse {
         AdminRequest::TransferOwner { from, uid, to } => {
             transfer::run(keystore, from.as_deref(), uid.as_deref(), to)
         }
-        // A parse error may quote the input: it is not repeated.
+        // Parse errors never quote the input (it holds the share); they
+        // name what is wrong, and the share's index when it has one.
         AdminRequest::Unseal { share } => ShareFile::parse(share)
-            .map_err(|_| "not a share file".to_owned())
+            .map_err(|e| format!("share refused: {e}"))
             .and_then(|f| {
                 let index = f.index;
                 keystore

@@ -15,6 +15,7 @@ mod scope;
 mod verify;
 
 pub use chain::now_ms;
+pub(crate) use chain::rfc3339;
 pub use chain::{Checkpoint, GENESIS, Head};
 pub(crate) use entry::escape_controls;
 pub use entry::{Draft, Entry};

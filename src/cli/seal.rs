@@ -3,7 +3,7 @@
 
 use crate::admin::{self, AdminRequest, AdminResponse};
 use crate::keystore::KeyStore;
-use crate::seal::shares::ShareFile;
+use crate::seal::shares::{self, ShareFile};
 use clap::Args;
 use std::path::PathBuf;
 
@@ -15,7 +15,9 @@ pub struct InitArgs {
     /// Number of shares to split the master key into (one per node or operator).
     #[arg(long)]
     shares: u8,
-    /// Shares needed to unseal [default: ceil(shares / 2)].
+    /// Shares needed to unseal [default: ceil(shares / 2), and 2 for 2 shares].
+    /// Threshold 1 is refused with several shares: each share would be the
+    /// master key on its own.
     #[arg(long)]
     threshold: Option<u8>,
     /// Where the share files are written [default: ./lkm-shares].
@@ -54,7 +56,11 @@ pub fn init(args: InitArgs) -> Result<(), String> {
     if args.shares == 0 {
         return Err("--shares must be at least 1".into());
     }
-    let threshold = args.threshold.unwrap_or(args.shares.div_ceil(2));
+    let threshold = args
+        .threshold
+        .unwrap_or(shares::default_threshold(args.shares));
+    // Refused before any folder is made.
+    shares::check_threshold(threshold, args.shares).map_err(|e| e.to_string())?;
     std::fs::create_dir_all(&args.share_out)
         .map_err(|e| format!("{}: {e}", args.share_out.display()))?;
     let store = args.data.join("store");

@@ -24,7 +24,7 @@ use crate::audit::{Draft, Scope};
 use crate::objects::ManagedObject;
 use crate::seal::envelope::{self, SecretKey};
 use crate::seal::keyring::{Keyring, KeyringError};
-use crate::seal::shares::{self, ShareError, ShareFile, SplitInfo};
+use crate::seal::shares::{self, ShareError, ShareFile, SplitInfo, SplitRecord};
 use crate::store::{Cf, Command, Durability, Store, StoreError};
 use record::RecordSealError;
 use std::collections::BTreeSet;
@@ -32,13 +32,17 @@ use std::fmt;
 use std::path::Path;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, Instant};
 use thiserror::Error;
-use tracing::info;
+use tracing::{info, warn};
 
 const META_CLUSTER: &[u8] = b"cluster";
 const META_ROOT: &[u8] = b"root";
 const META_KEYRING: &[u8] = b"keyring";
 const LOCK_STRIPES: usize = 64;
+/// How long shares given to a sealed store wait for the rest by default
+/// (`seal.pending_share_timeout_s`).
+pub const DEFAULT_PENDING_SHARE_TIMEOUT: Duration = Duration::from_secs(600);
 
 #[derive(Debug, Error)]
 pub enum KeyStoreError {
@@ -58,6 +62,12 @@ pub enum KeyStoreError {
     Keyring(#[from] KeyringError),
     #[error("object {0} already exists")]
     Exists(String),
+    #[error("object {uid} changed since (record version {found}, expected {expected})")]
+    Changed {
+        uid: String,
+        expected: u64,
+        found: u64,
+    },
     #[error("the store metadata is damaged: {0}")]
     Meta(String),
     #[error("the share files could not be saved, so nothing was initialized: {0}")]
@@ -95,14 +105,27 @@ impl fmt::Display for SealStatus {
 enum SealState {
     Uninitialized,
     Sealed {
-        split: SplitInfo,
+        record: SplitRecord,
+        /// Shares given so far (each wiped on drop), and when the first of
+        /// them came: they are dropped once they have waited too long.
         given: Vec<ShareFile>,
+        first_given: Option<Instant>,
     },
     Unsealed {
-        split: SplitInfo,
+        record: SplitRecord,
         keyring: Arc<Keyring>,
         root: SecretKey,
     },
+}
+
+impl SealState {
+    fn sealed(record: SplitRecord) -> SealState {
+        SealState::Sealed {
+            record,
+            given: Vec::new(),
+            first_given: None,
+        }
+    }
 }
 
 pub struct KeyStore {
@@ -116,6 +139,9 @@ pub struct KeyStore {
     /// Records decrypted since open: lets tests prove that opening and
     /// unsealing reads no object.
     pub records_opened: AtomicU64,
+    /// Milliseconds shares given while sealed are kept waiting for the
+    /// rest before they are dropped.
+    pending_share_timeout_ms: AtomicU64,
 }
 
 /// The status of a state the caller already holds (taking the lock again
@@ -131,22 +157,24 @@ fn status_of(state: &SealState) -> SealStatus {
             cluster_id: None,
             kek_versions: vec![],
         },
-        SealState::Sealed { split, given } => SealStatus {
+        SealState::Sealed { record, given, .. } => SealStatus {
             initialized: true,
             sealed: true,
             have: given.len(),
-            need: split.threshold,
-            shares: split.shares,
-            cluster_id: Some(split.cluster_id.clone()),
+            need: record.split.threshold,
+            shares: record.split.shares,
+            cluster_id: Some(record.split.cluster_id.clone()),
             kek_versions: vec![],
         },
-        SealState::Unsealed { split, keyring, .. } => SealStatus {
+        SealState::Unsealed {
+            record, keyring, ..
+        } => SealStatus {
             initialized: true,
             sealed: false,
-            have: split.threshold as usize,
-            need: split.threshold,
-            shares: split.shares,
-            cluster_id: Some(split.cluster_id.clone()),
+            have: record.split.threshold as usize,
+            need: record.split.threshold,
+            shares: record.split.shares,
+            cluster_id: Some(record.split.cluster_id.clone()),
             kek_versions: keyring.versions(),
         },
     }
@@ -160,17 +188,40 @@ fn keyring_aad(split: &SplitInfo) -> Vec<u8> {
     format!("lkm-keyring\0{}", split.cluster_id).into_bytes()
 }
 
+/// Reads the cluster record, and says (once, at open) what is weaker in a
+/// store made by older code: no share commitments, or threshold 1 of
+/// several shares. Both still unseal, as before.
+fn read_cluster_record(bytes: &[u8]) -> Result<SplitRecord, KeyStoreError> {
+    let record: SplitRecord = serde_json::from_slice(bytes)
+        .map_err(|e| KeyStoreError::Meta(format!("cluster record: {e}")))?;
+    record
+        .validate()
+        .map_err(|e| KeyStoreError::Meta(format!("cluster record: {e}")))?;
+    let split = &record.split;
+    if record.is_legacy() {
+        warn!(
+            cluster = %split.cluster_id,
+            "this store was initialized without share commitments: shares are checked for \
+             structure only, and a bad share shows only as shares that do not rebuild the key"
+        );
+    }
+    if split.threshold == 1 && split.shares > 1 {
+        warn!(
+            cluster = %split.cluster_id,
+            shares = split.shares,
+            "this store was initialized with threshold 1: each of its shares unseals it alone"
+        );
+    }
+    Ok(record)
+}
+
 impl KeyStore {
     /// Opens the store; it starts sealed (or uninitialized).
     pub fn open(path: &Path) -> Result<KeyStore, KeyStoreError> {
         let store = Store::open(path)?;
         let seal = match store.get(Cf::Meta, META_CLUSTER)? {
             None => SealState::Uninitialized,
-            Some(bytes) => SealState::Sealed {
-                split: serde_json::from_slice(&bytes)
-                    .map_err(|e| KeyStoreError::Meta(format!("cluster record: {e}")))?,
-                given: Vec::new(),
-            },
+            Some(bytes) => SealState::sealed(read_cluster_record(&bytes)?),
         };
         Ok(KeyStore {
             store,
@@ -178,7 +229,21 @@ impl KeyStore {
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             writers: RwLock::new(()),
             records_opened: AtomicU64::new(0),
+            pending_share_timeout_ms: AtomicU64::new(
+                DEFAULT_PENDING_SHARE_TIMEOUT.as_millis() as u64
+            ),
         })
+    }
+
+    /// How long shares given while sealed wait for the rest before they
+    /// are dropped (`seal.pending_share_timeout_s`).
+    pub fn set_pending_share_timeout(&self, timeout: Duration) {
+        let ms = u64::try_from(timeout.as_millis()).unwrap_or(u64::MAX);
+        self.pending_share_timeout_ms.store(ms, Ordering::Relaxed);
+    }
+
+    fn pending_share_timeout(&self) -> Duration {
+        Duration::from_millis(self.pending_share_timeout_ms.load(Ordering::Relaxed))
     }
 
     /// Creates the key hierarchy in an empty store and returns the share
@@ -194,9 +259,12 @@ impl KeyStore {
         persist: impl FnOnce(&[ShareFile]) -> Result<(), String>,
     ) -> Result<Vec<ShareFile>, KeyStoreError> {
         let mut state = self.write_state();
-        if let SealState::Sealed { split, .. } | SealState::Unsealed { split, .. } = &*state {
-            return Err(KeyStoreError::AlreadyInitialized(split.cluster_id.clone()));
+        if let SealState::Sealed { record, .. } | SealState::Unsealed { record, .. } = &*state {
+            return Err(KeyStoreError::AlreadyInitialized(
+                record.split.cluster_id.clone(),
+            ));
         }
+        shares::check_threshold(threshold, shares)?;
         let split = SplitInfo {
             cluster_id: uuid::Uuid::new_v4().to_string(),
             split_id: uuid::Uuid::new_v4().to_string(),
@@ -205,6 +273,7 @@ impl KeyStore {
         };
         let mek = envelope::generate_key().map_err(|e| KeyStoreError::Meta(e.to_string()))?;
         let files = shares::split(&mek, &split, note)?;
+        let record = SplitRecord::new(split.clone(), &files)?;
         let root = envelope::generate_key().map_err(|e| KeyStoreError::Meta(e.to_string()))?;
         let keyring = Keyring::generate()?;
         let sealed_root = envelope::seal(&mek, &root_aad(&split), root.as_ref())
@@ -216,7 +285,7 @@ impl KeyStore {
         c.put(
             Cf::Meta,
             META_CLUSTER,
-            serde_json::to_vec(&split).map_err(|e| KeyStoreError::Meta(e.to_string()))?,
+            serde_json::to_vec(&record).map_err(|e| KeyStoreError::Meta(e.to_string()))?,
         );
         c.put(Cf::Meta, META_ROOT, sealed_root);
         c.put(Cf::Meta, META_KEYRING, sealed_ring);
@@ -232,10 +301,7 @@ impl KeyStore {
         ));
         self.store.commit(&c, &draft, Durability::Synced)?;
         info!(cluster = %split.cluster_id, shares, threshold, "store initialized");
-        *state = SealState::Sealed {
-            split,
-            given: Vec::new(),
-        };
+        *state = SealState::sealed(record);
         Ok(files)
     }
 
@@ -247,37 +313,95 @@ impl KeyStore {
         self.seal.read().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// The seal state, once shares that waited too long are dropped.
     pub fn status(&self) -> SealStatus {
+        self.drop_expired_shares(Instant::now());
         status_of(&self.read_state())
     }
 
-    /// Adds one share. With the threshold reached, rebuilds the MEK,
-    /// unwraps the root key and the keyring, and wipes the MEK and every
-    /// share. A bad share is refused and changes nothing; shares that do
-    /// not rebuild the key are all dropped, so the operators start over.
+    /// Drops (and wipes) the shares given while sealed if, at `now`, the
+    /// first of them has waited the pending-share timeout or longer: a
+    /// share given and never completed must not stay in memory for good.
+    /// Returns how many were dropped. The server calls it every second;
+    /// `now` is a parameter so tests need not wait.
+    pub fn drop_expired_shares(&self, now: Instant) -> usize {
+        let timeout = self.pending_share_timeout();
+        let expired = |state: &SealState| match state {
+            SealState::Sealed {
+                first_given: Some(first),
+                ..
+            } => now.saturating_duration_since(*first) >= timeout,
+            _ => false,
+        };
+        if !expired(&self.read_state()) {
+            return 0;
+        }
+        let (dropped, cluster) = {
+            let mut state = self.write_state();
+            if !expired(&state) {
+                return 0;
+            }
+            let SealState::Sealed { record, given, .. } = &*state else {
+                return 0;
+            };
+            let (dropped, cluster) = (given.len(), record.split.cluster_id.clone());
+            // The old state, and with it every share, is dropped and wiped.
+            *state = SealState::sealed(record.clone());
+            (dropped, cluster)
+        };
+        warn!(
+            cluster = %cluster,
+            dropped,
+            timeout_s = timeout.as_secs(),
+            "shares given to unseal were dropped: the threshold was not reached in time; give them again"
+        );
+        let draft = Draft::new("local", "UnsealTimeout").detail(format!(
+            "{dropped} share(s) given to unseal were dropped after {} s without reaching the threshold",
+            timeout.as_secs()
+        ));
+        if let Err(e) = self.record(&draft) {
+            warn!(error = %e, "the audit log cannot be written");
+        }
+        dropped
+    }
+
+    /// Adds one share. It must belong to this store's split and match the
+    /// commitment recorded for its index at init; a bad share is refused,
+    /// named by its index, and changes nothing. With the threshold reached,
+    /// rebuilds the MEK, unwraps the root key and the keyring, and wipes the
+    /// MEK and every share; shares that do not rebuild the key are all
+    /// dropped, so the operators start over.
     pub fn unseal(&self, share: ShareFile) -> Result<SealStatus, KeyStoreError> {
+        let now = Instant::now();
+        self.drop_expired_shares(now);
         {
             let mut state = self.write_state();
-            let (split, given) = match &mut *state {
+            let (record, given, first_given) = match &mut *state {
                 SealState::Uninitialized => return Err(KeyStoreError::NotInitialized),
                 SealState::Unsealed { .. } => return Ok(status_of(&state)),
-                SealState::Sealed { split, given } => (split.clone(), given),
+                SealState::Sealed {
+                    record,
+                    given,
+                    first_given,
+                } => (record.clone(), given, first_given),
             };
-            share.check(&split)?;
+            record.admit(&share)?;
             if given.iter().any(|g| g.index == share.index) {
                 return Err(ShareError::Duplicate(share.index).into());
             }
             given.push(share);
-            if given.len() >= split.threshold as usize {
+            first_given.get_or_insert(now);
+            if given.len() >= record.split.threshold as usize {
                 let taken = std::mem::take(given);
-                let (keyring, root) = self.open_hierarchy(&split, &taken)?;
+                *first_given = None;
+                let (keyring, root) = self.open_hierarchy(&record.split, &taken)?;
                 drop(taken);
                 // Before anyone can look anything up: a store of an
                 // earlier build gets its index rebuilt, once.
                 self.reindex_if_needed(&keyring)?;
-                info!(cluster = %split.cluster_id, kek_versions = ?keyring.versions(), "unsealed");
+                info!(cluster = %record.split.cluster_id, kek_versions = ?keyring.versions(), "unsealed");
                 *state = SealState::Unsealed {
-                    split,
+                    record,
                     keyring: Arc::new(keyring),
                     root,
                 };
@@ -321,11 +445,8 @@ impl KeyStore {
     /// Forgets the keys: the store is sealed again until K shares arrive.
     pub fn seal(&self) {
         let mut state = self.write_state();
-        if let SealState::Unsealed { split, .. } | SealState::Sealed { split, .. } = &*state {
-            *state = SealState::Sealed {
-                split: split.clone(),
-                given: Vec::new(),
-            };
+        if let SealState::Unsealed { record, .. } | SealState::Sealed { record, .. } = &*state {
+            *state = SealState::sealed(record.clone());
         }
     }
 
@@ -411,15 +532,16 @@ impl KeyStore {
             return Err(KeyStoreError::Exists(o.uid.clone()));
         }
         let c = self.put_command(&keyring, o, 1, &BTreeSet::new(), None)?;
-        self.commit(&c, audit, &[&o.uid], Durability::Synced)
+        self.commit(&c, audit, &[(&o.uid, 1)], Durability::Synced)
     }
 
-    /// Writes a change durably, with its audit entry when it has a scope.
+    /// Writes a change durably, with its audit entry when it has a scope;
+    /// `uids` are the objects written, each with its new record version.
     fn commit(
         &self,
         c: &Command,
         audit: Option<&Scope>,
-        uids: &[&str],
+        uids: &[(&str, u64)],
         durability: Durability,
     ) -> Result<(), KeyStoreError> {
         match (audit, durability) {
@@ -427,6 +549,7 @@ impl KeyStore {
             (None, _) => self.store.apply_unsynced(c)?,
             (Some(scope), _) => {
                 self.store.commit(c, &scope.change(uids), durability)?;
+                scope.committed(uids);
             }
         }
         Ok(())
@@ -468,7 +591,7 @@ impl KeyStore {
                     .mutations,
             );
         }
-        let uids: Vec<&str> = objects.iter().map(|o| o.uid.as_str()).collect();
+        let uids: Vec<(&str, u64)> = objects.iter().map(|o| (o.uid.as_str(), 1)).collect();
         self.commit(&c, audit, &uids, Durability::Synced)
     }
 
@@ -563,34 +686,45 @@ impl KeyStore {
                     .mutations,
             );
         }
-        let mut uids = vec![o.uid.as_str()];
-        uids.extend(created.as_ref().map(|n| n.uid.as_str()));
+        let mut uids = vec![(o.uid.as_str(), version + 1)];
+        uids.extend(created.as_ref().map(|n| (n.uid.as_str(), 1)));
         self.commit(&c, audit, &uids, durability)?;
         Ok(Some((o, created)))
     }
 
     /// Puts back an earlier copy of an object, or removes an object that did
-    /// not exist before (`earlier` = None): how a batch is undone.
+    /// not exist before (`earlier` = None): how a batch is undone. Only if
+    /// the record is still at `expected` (the version the batch's last
+    /// write made); a change made since by anyone else is never reverted.
     fn restore_as(
         &self,
         uid: &str,
         earlier: Option<&ManagedObject>,
+        expected: u64,
         audit: Option<&Scope>,
     ) -> Result<(), KeyStoreError> {
         let _writer = self.writer();
         let keyring = self.keyring()?;
         let _guard = self.stripe(uid);
         let current = self.load_versioned(&keyring, uid)?;
+        let found = current.as_ref().map_or(0, |(v, _)| *v);
+        if found != expected {
+            return Err(KeyStoreError::Changed {
+                uid: uid.to_owned(),
+                expected,
+                found,
+            });
+        }
         let old_entries = current
             .as_ref()
             .map(|(_, o)| index::entries(&keyring, o))
             .unwrap_or_default();
         let was = current.as_ref().map(|(_, o)| kind(o));
-        let c = match earlier {
-            Some(o) => {
-                let version = current.map_or(1, |(v, _)| v + 1);
-                self.put_command(&keyring, o, version, &old_entries, was)?
-            }
+        let (c, version) = match earlier {
+            Some(o) => (
+                self.put_command(&keyring, o, found + 1, &old_entries, was)?,
+                found + 1,
+            ),
             None => {
                 let mut c = Command::default();
                 if let Some(w) = was {
@@ -600,10 +734,10 @@ impl KeyStore {
                 for e in &old_entries {
                     delete_entry(&mut c, e);
                 }
-                c
+                (c, 0)
             }
         };
-        self.commit(&c, audit, &[uid], Durability::Synced)
+        self.commit(&c, audit, &[(uid, version)], Durability::Synced)
     }
 
     /// Every object's uid, in uid order (for admins listing everything).
@@ -702,7 +836,7 @@ impl KeyStore {
     ) -> Result<Arc<Keyring>, KeyStoreError> {
         let mut state = self.write_state();
         let SealState::Unsealed {
-            split,
+            record,
             keyring,
             root,
         } = &mut *state
@@ -714,7 +848,7 @@ impl KeyStore {
         c.put(
             Cf::Meta,
             META_KEYRING,
-            envelope::seal(root, &keyring_aad(split), &next.to_bytes())
+            envelope::seal(root, &keyring_aad(&record.split), &next.to_bytes())
                 .map_err(|e| KeyStoreError::Meta(e.to_string()))?,
         );
         c.delete(Cf::Meta, rewrap::META_CURSOR);
@@ -838,7 +972,15 @@ impl Audited<'_> {
             .update_and_insert_as(uid, change, Some(self.scope), self.durability)
     }
 
-    pub fn restore(&self, uid: &str, earlier: Option<&ManagedObject>) -> Result<(), KeyStoreError> {
-        self.keystore.restore_as(uid, earlier, Some(self.scope))
+    /// See [`KeyStore::restore_as`]: [`KeyStoreError::Changed`] when the
+    /// record is no longer at version `expected`.
+    pub fn restore_if(
+        &self,
+        uid: &str,
+        earlier: Option<&ManagedObject>,
+        expected: u64,
+    ) -> Result<(), KeyStoreError> {
+        self.keystore
+            .restore_as(uid, earlier, expected, Some(self.scope))
     }
 }

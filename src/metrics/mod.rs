@@ -25,6 +25,9 @@ pub struct Metrics {
     pub connections_open: IntGauge,
     /// Connections refused and requests refused by a limit, by cause.
     pub refused: IntCounterVec,
+    /// Requests (or the rest of a batch) refused by a per-request limit,
+    /// by the limit's name.
+    pub limit_refusals: IntCounterVec,
     /// KMIP request messages answered (each holds one or more batch items).
     pub messages: IntCounter,
     pub bytes_received: IntCounter,
@@ -117,6 +120,13 @@ impl Metrics {
             ),
             &["cause"],
         )?;
+        let limit_refusals = IntCounterVec::new(
+            Opts::new(
+                "lkm_requests_refused_total",
+                "KMIP requests, or the rest of a batch, refused by a limit, by limit",
+            ),
+            &["limit"],
+        )?;
         let sealed = IntGauge::new("lkm_sealed", "1 while the key store is sealed")?;
         let shares_present =
             IntGauge::new("lkm_unseal_shares_present", "Shares given while sealed")?;
@@ -125,6 +135,7 @@ impl Metrics {
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(connections_open.clone()))?;
         registry.register(Box::new(refused.clone()))?;
+        registry.register(Box::new(limit_refusals.clone()))?;
         registry.register(Box::new(sealed.clone()))?;
         registry.register(Box::new(shares_present.clone()))?;
         registry.register(Box::new(shares_needed.clone()))?;
@@ -134,6 +145,7 @@ impl Metrics {
             latency,
             connections_open,
             refused,
+            limit_refusals,
             messages,
             bytes_received,
             bytes_sent,

@@ -10,6 +10,7 @@ use crate::ttlv::binary::{HEADER_LEN, decode_header};
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::time::{Instant, timeout, timeout_at};
 use tokio_util::sync::CancellationToken;
@@ -33,7 +34,26 @@ pub(crate) struct Connection<S> {
     pub identity: Identity,
 }
 
-impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
+/// A stream that can tell, without consuming anything, that its peer has
+/// closed the connection.
+pub(crate) trait PeerGone {
+    /// Completes once the peer has closed (or reset) the connection; never
+    /// completes while it may still be there, or if it has sent more bytes
+    /// (a pipelined request, read after the answer).
+    fn peer_gone(&self) -> impl std::future::Future<Output = ()> + Send;
+}
+
+impl PeerGone for tokio_rustls::server::TlsStream<tokio::net::TcpStream> {
+    async fn peer_gone(&self) {
+        let mut probe = [0u8; 1];
+        match self.get_ref().0.peek(&mut probe).await {
+            Ok(0) | Err(_) => {}
+            Ok(_) => std::future::pending().await,
+        }
+    }
+}
+
+impl<S: AsyncRead + AsyncWrite + Unpin + PeerGone> Connection<S> {
     pub async fn serve(
         mut self,
         handler: Arc<Handler>,
@@ -68,16 +88,26 @@ impl<S: AsyncRead + AsyncWrite + Unpin> Connection<S> {
                     // long run off the async workers, so concurrent writers
                     // share syncs; quick reads are answered here.
                     let outcome = if super::handler::is_quick(&request) {
-                        handler.handle(&self.identity, self.peer, &request)
+                        handler.handle(&self.identity, self.peer, &request, &AtomicBool::new(false))
                     } else {
                         let h = handler.clone();
                         let identity = self.identity.clone();
                         let peer = self.peer;
-                        match tokio::task::spawn_blocking(move || {
-                            h.handle(&identity, peer, &request)
-                        })
-                        .await
-                        {
+                        let cancelled = Arc::new(AtomicBool::new(false));
+                        let flag = cancelled.clone();
+                        let mut task = tokio::task::spawn_blocking(move || {
+                            h.handle(&identity, peer, &request, &flag)
+                        });
+                        // While it runs, watch for the client going away:
+                        // the rest of its batch is then not worth running.
+                        let joined = tokio::select! {
+                            r = &mut task => r,
+                            () = self.stream.peer_gone() => {
+                                cancelled.store(true, Ordering::Relaxed);
+                                task.await
+                            }
+                        };
+                        match joined {
                             Ok(o) => o,
                             Err(e) => break Close::Io(format!("request handler failed: {e}")),
                         }

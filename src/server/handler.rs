@@ -2,6 +2,9 @@
 //! run each batch item, encode, and enforce the client's Maximum Response
 //! Size. Every failure on the way becomes a well-formed KMIP response.
 
+use super::budget::{self, Progress};
+use super::collapse::Collapser;
+use super::rate::AuditRate;
 use crate::audit::{Draft, Scope};
 use crate::auth::Identity;
 use crate::kmip::message::MessageError;
@@ -13,7 +16,10 @@ use crate::kmip::{
 use crate::objects::ManagedObject;
 use crate::ops::{self, Context, ServerInfo};
 use crate::ttlv::{self, Limits};
+use std::collections::HashMap;
 use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 use tracing::debug;
 
 pub struct Handler {
@@ -24,7 +30,22 @@ pub struct Handler {
     /// Identity patterns with access to every object (`auth.admins`).
     pub admins: Vec<String>,
     pub metrics: Option<std::sync::Arc<crate::metrics::Metrics>>,
+    requests: RequestLimits,
+    expensive: Arc<budget::Expensive>,
+    rate: AuditRate,
+    collapser: Collapser,
 }
+
+/// The per-request limits of `[limits]`, as the handler applies them.
+struct RequestLimits {
+    max_work: u64,
+    deadline: std::time::Duration,
+    response_budget: usize,
+    max_expensive: usize,
+}
+
+/// How long repeats of one failure are counted into one audit entry.
+const COLLAPSE_WINDOW_MS: i64 = 10_000;
 
 /// The outcome of one request, for logs and (later) metrics.
 pub struct Outcome {
@@ -35,9 +56,48 @@ pub struct Outcome {
 }
 
 impl Handler {
-    pub fn handle(&self, identity: &Identity, peer: SocketAddr, request: &[u8]) -> Outcome {
+    pub fn new(
+        keystore: Arc<crate::keystore::KeyStore>,
+        limits: &crate::config::LimitsConfig,
+        info: ServerInfo,
+        admins: Vec<String>,
+        metrics: Option<Arc<crate::metrics::Metrics>>,
+    ) -> Handler {
+        Handler {
+            keystore,
+            limits: limits.codec(),
+            max_batch_items: limits.max_batch_items,
+            info,
+            admins,
+            metrics,
+            requests: RequestLimits {
+                max_work: limits.max_request_work,
+                deadline: limits.request_deadline(),
+                response_budget: limits.response_budget(),
+                max_expensive: limits.max_expensive_per_identity,
+            },
+            expensive: Arc::default(),
+            rate: AuditRate::new(limits.audited_items_per_s, limits.audited_items_burst),
+            collapser: Collapser::new(COLLAPSE_WINDOW_MS),
+        }
+    }
+
+    /// Answers one request. `cancelled` is set by the connection when the
+    /// client goes away: the rest of the batch is then not run.
+    pub fn handle(
+        &self,
+        identity: &Identity,
+        peer: SocketAddr,
+        request: &[u8],
+        cancelled: &AtomicBool,
+    ) -> Outcome {
         let started = std::time::Instant::now();
-        let client = Client { identity, peer };
+        let client = Client {
+            identity,
+            peer,
+            cancelled,
+            started,
+        };
         let outcome = self.answer(&client, request);
         if let Some(m) = &self.metrics {
             let name = |op: Option<u32>| {
@@ -107,7 +167,9 @@ impl Handler {
             let draft = client
                 .draft("InvalidMessage")
                 .failed(only.reason.map_or("", ResultReason::name).to_owned());
-            if let Err(e) = self.keystore.record(&draft) {
+            if self.collapser.admit(&draft, crate::audit::now_ms())
+                && let Err(e) = self.keystore.record(&draft)
+            {
                 tracing::error!(error = %e, "the audit log cannot be written");
             }
         }
@@ -157,6 +219,48 @@ impl Handler {
                 )),
             });
         }
+        if let Err(e) = self.admit(identity, &req) {
+            return message_failure(MessageError {
+                version: Some(version),
+                error: e,
+            });
+        }
+        let work = budget::work_of(&req);
+        let _permit = if work >= budget::EXPENSIVE {
+            match self
+                .expensive
+                .try_acquire(&identity.fingerprint, self.requests.max_expensive)
+            {
+                Some(p) => Some(p),
+                None => {
+                    self.count_refusal("expensive_concurrency");
+                    return message_failure(MessageError {
+                        version: Some(version),
+                        error: KmipError::new(
+                            ResultReason::ServerLimitExceeded,
+                            format!(
+                                "this client already has {} expensive requests running \
+                                 (limits.max_expensive_per_identity); try again when they finish",
+                                self.requests.max_expensive
+                            ),
+                        ),
+                    });
+                }
+            }
+        } else {
+            None
+        };
+        let response_limit = match req.header.maximum_response_size {
+            Some(m) if m > 0 => self.requests.response_budget.min(m as usize),
+            _ => self.requests.response_budget,
+        };
+        let mut progress = Progress {
+            deadline: client.started + self.requests.deadline,
+            deadline_ms: self.requests.deadline.as_millis() as u64,
+            cancelled: client.cancelled,
+            response_left: response_limit,
+            response_limit,
+        };
         let unused = Scope::new(Draft::default());
         let ctx = Context {
             identity,
@@ -166,7 +270,7 @@ impl Handler {
             admin: self.admins.iter().any(|a| identity.matches(a)),
             audit: &unused,
         };
-        let items = run_batch(&ctx, client, &req);
+        let items = self.run_batch(&ctx, client, &req, &mut progress);
         let response = ResponseMessage {
             version,
             time_stamp: now(),
@@ -196,9 +300,18 @@ const QUICK: &[Operation] = &[
     Operation::RNGRetrieve,
 ];
 
-/// Whether every batch item of a request is a [`QUICK`] operation, read
-/// from the raw TTLV without decoding it (anything unexpected: no).
+/// A request answered on the connection's task is at most this large
+/// and holds at most this many items: a long batch of quick reads would
+/// stall every other connection served by the same thread.
+const QUICK_MAX_BYTES: usize = 64 * 1024;
+const QUICK_MAX_ITEMS: usize = 8;
+
+/// Whether every batch item of a small request is a [`QUICK`] operation,
+/// read from the raw TTLV without decoding it (anything unexpected: no).
 pub fn is_quick(request: &[u8]) -> bool {
+    if request.len() > QUICK_MAX_BYTES {
+        return false;
+    }
     // Each item: tag (3), type (1), length (4), value padded to 8 bytes.
     fn items(b: &[u8]) -> impl Iterator<Item = (u32, &[u8])> {
         let mut rest = b;
@@ -231,7 +344,7 @@ pub fn is_quick(request: &[u8]) -> bool {
             .ok()
             .map(u32::from_be_bytes)
             .and_then(Operation::from_u32);
-        if !op.is_some_and(|o| QUICK.contains(&o)) {
+        if !op.is_some_and(|o| QUICK.contains(&o)) || batch > QUICK_MAX_ITEMS {
             return false;
         }
     }
@@ -292,102 +405,262 @@ const CHANGES_OBJECT: &[Operation] = &[
 /// item, Undo puts every object the batch touched back as it was and
 /// reports the earlier items as undone. The ID Placeholder carries the
 /// last identifier a successful item returned to items that name none.
-fn run_batch(
-    ctx: &Context<'_>,
-    client: &Client<'_>,
-    req: &RequestMessage,
-) -> Vec<ResponseBatchItem> {
-    let mut out = Vec::with_capacity(req.items.len());
-    let continuation = req.header.batch_error_continuation;
-    let undoing = continuation == BatchErrorContinuationOption::Undo;
-    let mut placeholder: Option<String> = None;
-    // uid -> the object as it was before the batch (None: it did not exist).
-    let mut before: Vec<(String, Option<ManagedObject>)> = Vec::new();
-    for bi in &req.items {
-        let id = bi.unique_batch_item_id.clone();
-        let op = Operation::from_u32(bi.operation);
-        let payload = with_placeholder(op, bi.payload.as_ref(), placeholder.as_deref());
-        // Remember how an object the item may change looked before, if
-        // the caller may change it at all (nothing else can be undone).
-        if undoing
-            && op.is_some_and(|o| CHANGES_OBJECT.contains(&o))
-            && let Some(uid) = payload.as_ref().and_then(uid_in)
-            && !before.iter().any(|(u, _)| u == uid)
-            && let Ok(Some(o)) = ctx.keystore.load(uid)
-            && (ctx.admin || ctx.identity.owns(&o.owner))
-        {
-            before.push((uid.to_owned(), Some(o)));
-        }
-        let scope = Scope::new(client.draft(op.map_or("Unknown", Operation::name)));
-        let item_ctx = Context {
-            audit: &scope,
-            ..*ctx
-        };
-        let result = match op {
-            None => Err(KmipError::new(
-                ResultReason::OperationNotSupported,
-                format!("unknown operation 0x{:08X}", bi.operation),
-            )),
-            Some(op) => critical_extension(bi)
-                .map_or_else(|| ops::dispatch(&item_ctx, op, payload.as_ref()), Err),
-        };
-        let result = record(ctx, &scope, payload.as_ref(), result);
-        match result {
-            Ok(payload) => {
-                // Objects a key pair creation made count as created too;
-                // the placeholder is then the private key (KMIP 1.x §3.2).
-                for t in [
-                    tag::PUBLIC_KEY_UNIQUE_IDENTIFIER,
-                    tag::PRIVATE_KEY_UNIQUE_IDENTIFIER,
-                    tag::UNIQUE_IDENTIFIER,
-                ] {
-                    if let Some(uid) = payload.child(t).and_then(crate::ttlv::Item::as_text) {
-                        // Only a creating operation's answer names new objects
-                        // (a Locate's names existing ones).
-                        if undoing
-                            && op.is_some_and(|o| CREATES_OBJECT.contains(&o))
-                            && !before.iter().any(|(u, _)| u == uid)
-                        {
-                            before.push((uid.to_owned(), None));
-                        }
-                        placeholder = Some(uid.to_owned());
-                    }
-                }
-                out.push(ResponseBatchItem::success(bi.operation, id, Some(payload)))
+/// Between items the request's limits are checked (deadline, client
+/// gone, response bytes); once one stops the batch, no further item runs.
+impl Handler {
+    fn run_batch(
+        &self,
+        ctx: &Context<'_>,
+        client: &Client<'_>,
+        req: &RequestMessage,
+        progress: &mut Progress<'_>,
+    ) -> Vec<ResponseBatchItem> {
+        let mut out = Vec::with_capacity(req.items.len());
+        let continuation = req.header.batch_error_continuation;
+        let undoing = continuation == BatchErrorContinuationOption::Undo;
+        let mut placeholder: Option<String> = None;
+        // uid -> the object as it was before the batch (None: it did not exist).
+        let mut before: Vec<(String, Option<ManagedObject>)> = Vec::new();
+        // uid -> the record version the batch's last write of it made.
+        let mut produced: HashMap<String, u64> = HashMap::new();
+        // Per answered item, the uids it wrote (for an honest undo report).
+        let mut wrote: Vec<Vec<String>> = Vec::new();
+        let mut items = req.items.iter();
+        while let Some(bi) = items.next() {
+            let id = bi.unique_batch_item_id.clone();
+            let op = Operation::from_u32(bi.operation);
+            let payload = with_placeholder(op, bi.payload.as_ref(), placeholder.as_deref());
+            // Remember how an object the item may change looked before, if
+            // the caller may change it at all (nothing else can be undone).
+            if undoing
+                && op.is_some_and(|o| CHANGES_OBJECT.contains(&o))
+                && let Some(uid) = payload.as_ref().and_then(uid_in)
+                && !before.iter().any(|(u, _)| u == uid)
+                && let Ok(Some(o)) = ctx.keystore.load(uid)
+                && (ctx.admin || ctx.identity.owns(&o.owner))
+            {
+                before.push((uid.to_owned(), Some(o)));
             }
-            Err(e) => {
-                out.push(ResponseBatchItem::failure(Some(bi.operation), id, e));
-                match continuation {
-                    BatchErrorContinuationOption::Continue => {}
-                    BatchErrorContinuationOption::Stop => break,
-                    BatchErrorContinuationOption::Undo => {
-                        let scope = Scope::new(client.draft("BatchUndo"));
-                        undo(
-                            &Context {
-                                audit: &scope,
-                                ..*ctx
-                            },
-                            &before,
-                        );
-                        let last = out.len() - 1;
-                        for done in &mut out[..last] {
-                            if done.status == ResultStatus::Success {
-                                done.status = ResultStatus::OperationUndone;
+            let scope = Scope::new(client.draft(op.map_or("Unknown", Operation::name)));
+            let item_ctx = Context {
+                audit: &scope,
+                ..*ctx
+            };
+            let stopped = progress.check().err();
+            let result = match (&stopped, op) {
+                (Some((_, e)), _) => Err(e.clone()),
+                (None, None) => Err(KmipError::new(
+                    ResultReason::OperationNotSupported,
+                    format!("unknown operation 0x{:08X}", bi.operation),
+                )),
+                (None, Some(op)) => critical_extension(bi)
+                    .map_or_else(|| ops::dispatch(&item_ctx, op, payload.as_ref()), Err),
+            };
+            let mut stop = stopped.map(|(s, _)| s);
+            // The answer counts against the response budget; an answer
+            // that changed nothing is not sent once the budget is spent.
+            let result = match result {
+                Ok(p) => match progress.spend(crate::ttlv::binary::encoded_len(&p) + 64) {
+                    Err((s, e)) if !scope.written() => {
+                        stop = Some(s);
+                        Err(e)
+                    }
+                    Err((s, _)) => {
+                        stop = Some(s);
+                        Ok(p)
+                    }
+                    Ok(()) => Ok(p),
+                },
+                Err(e) => Err(e),
+            };
+            if let Some(s) = stop {
+                self.count_refusal(s.label());
+            }
+            let result = self.record(ctx, &scope, payload.as_ref(), result);
+            let versions = scope.versions();
+            wrote.push(versions.iter().map(|(u, _)| u.clone()).collect());
+            produced.extend(versions);
+            let failed = match result {
+                Ok(payload) => {
+                    // Objects a key pair creation made count as created too;
+                    // the placeholder is then the private key (KMIP 1.x §3.2).
+                    for t in [
+                        tag::PUBLIC_KEY_UNIQUE_IDENTIFIER,
+                        tag::PRIVATE_KEY_UNIQUE_IDENTIFIER,
+                        tag::UNIQUE_IDENTIFIER,
+                    ] {
+                        if let Some(uid) = payload.child(t).and_then(crate::ttlv::Item::as_text) {
+                            // Only a creating operation's answer names new objects
+                            // (a Locate's names existing ones).
+                            if undoing
+                                && op.is_some_and(|o| CREATES_OBJECT.contains(&o))
+                                && !before.iter().any(|(u, _)| u == uid)
+                            {
+                                before.push((uid.to_owned(), None));
                             }
+                            placeholder = Some(uid.to_owned());
                         }
-                        break;
+                    }
+                    out.push(ResponseBatchItem::success(bi.operation, id, Some(payload)));
+                    false
+                }
+                Err(e) => {
+                    out.push(ResponseBatchItem::failure(Some(bi.operation), id, e));
+                    true
+                }
+            };
+            if failed && continuation == BatchErrorContinuationOption::Undo {
+                let scope = Scope::new(client.draft("BatchUndo"));
+                let kept = undo(
+                    &Context {
+                        audit: &scope,
+                        ..*ctx
+                    },
+                    &before,
+                    &produced,
+                );
+                let last = out.len() - 1;
+                for (done, uids) in out[..last].iter_mut().zip(&wrote) {
+                    // An item whose change someone else has changed since
+                    // was not undone, and is not reported as undone.
+                    if done.status == ResultStatus::Success
+                        && !uids.iter().any(|u| kept.contains(u))
+                    {
+                        done.status = ResultStatus::OperationUndone;
                     }
                 }
+                break;
+            }
+            if failed && continuation == BatchErrorContinuationOption::Stop {
+                break;
+            }
+            if stop.is_some() {
+                // A limit stopped the batch: the items left are answered
+                // with the same refusal, without running (nor an entry each).
+                if let Err((_, e)) = progress.check() {
+                    for bi in items.by_ref() {
+                        out.push(ResponseBatchItem::failure(
+                            Some(bi.operation),
+                            bi.unique_batch_item_id.clone(),
+                            e.clone(),
+                        ));
+                    }
+                }
+                break;
+            }
+        }
+        out
+    }
+
+    /// The checks made before a request runs: its price, and its client's
+    /// rate of audited items.
+    fn admit(&self, identity: &Identity, req: &RequestMessage) -> Result<(), KmipError> {
+        let work = budget::work_of(req);
+        if work > self.requests.max_work {
+            self.count_refusal("request_work");
+            return Err(KmipError::new(
+                ResultReason::ServerLimitExceeded,
+                format!(
+                    "this request asks for about {work} units of work, more than \
+                     limits.max_request_work ({}); send the items in smaller batches",
+                    self.requests.max_work
+                ),
+            ));
+        }
+        if !self.rate.take(&identity.fingerprint, req.items.len()) {
+            self.count_refusal("audit_rate");
+            return Err(KmipError::new(
+                ResultReason::ServerLimitExceeded,
+                format!(
+                    "this client sends more than {} audited items per second \
+                     (limits.audited_items_per_s); slow down and retry",
+                    self.rate.per_s()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    fn count_refusal(&self, limit: &str) {
+        if let Some(m) = &self.metrics {
+            m.limit_refusals.with_label_values(&[limit]).inc();
+        }
+    }
+
+    /// Writes the summary entries of the failure bursts that have ended
+    /// (every one with `all`, at shutdown).
+    pub fn flush_collapsed(&self, all: bool) {
+        let now = if all {
+            i64::MAX
+        } else {
+            crate::audit::now_ms()
+        };
+        for draft in self.collapser.closed(now) {
+            if let Err(e) = self.keystore.record(&draft) {
+                tracing::error!(error = %e, "the audit log cannot be written");
             }
         }
     }
-    out
+
+    /// Writes the audit entry of an item that changed nothing (a change
+    /// wrote its entry with it); repeats of one failure are only counted.
+    /// An operation whose entry cannot be written fails: nothing is
+    /// answered that the log does not show.
+    fn record(
+        &self,
+        ctx: &Context<'_>,
+        scope: &Scope,
+        request: Option<&crate::ttlv::Item>,
+        result: Result<crate::ttlv::Item, KmipError>,
+    ) -> Result<crate::ttlv::Item, KmipError> {
+        if scope.written() && result.is_ok() {
+            return result;
+        }
+        let mut draft = scope.draft().clone();
+        if let Some(uid) = request.and_then(uid_in) {
+            draft.name(uid);
+        }
+        match &result {
+            Ok(payload) => {
+                for c in payload.children() {
+                    if matches!(
+                        c.tag,
+                        tag::UNIQUE_IDENTIFIER
+                            | tag::PUBLIC_KEY_UNIQUE_IDENTIFIER
+                            | tag::PRIVATE_KEY_UNIQUE_IDENTIFIER
+                    ) && let Some(uid) = c.as_text()
+                    {
+                        draft.name(uid);
+                    }
+                }
+            }
+            Err(e) => {
+                draft.status = "OperationFailed".into();
+                draft.reason = Some(e.reason.name().to_owned());
+                if !self.collapser.admit(&draft, crate::audit::now_ms()) {
+                    return result;
+                }
+            }
+        }
+        match ctx.keystore.record(&draft) {
+            Ok(()) => result,
+            Err(e) => {
+                tracing::error!(error = %e, "the audit log cannot be written");
+                Err(KmipError::new(
+                    ResultReason::GeneralFailure,
+                    "the audit log cannot be written",
+                ))
+            }
+        }
+    }
 }
 
 /// The connection a request came on, for the audit log.
 struct Client<'a> {
     identity: &'a Identity,
     peer: SocketAddr,
+    cancelled: &'a AtomicBool,
+    started: std::time::Instant,
 }
 
 impl Client<'_> {
@@ -402,53 +675,6 @@ impl Client<'_> {
         d.fingerprint = self.identity.fingerprint.clone();
         d.peer = self.peer.to_string();
         d
-    }
-}
-
-/// Writes the audit entry of an item that changed nothing (a change wrote
-/// its entry with it). An operation whose entry cannot be written fails:
-/// nothing is answered that the log does not show.
-fn record(
-    ctx: &Context<'_>,
-    scope: &Scope,
-    request: Option<&crate::ttlv::Item>,
-    result: Result<crate::ttlv::Item, KmipError>,
-) -> Result<crate::ttlv::Item, KmipError> {
-    if scope.written() && result.is_ok() {
-        return result;
-    }
-    let mut draft = scope.draft().clone();
-    if let Some(uid) = request.and_then(uid_in) {
-        draft.name(uid);
-    }
-    match &result {
-        Ok(payload) => {
-            for c in payload.children() {
-                if matches!(
-                    c.tag,
-                    tag::UNIQUE_IDENTIFIER
-                        | tag::PUBLIC_KEY_UNIQUE_IDENTIFIER
-                        | tag::PRIVATE_KEY_UNIQUE_IDENTIFIER
-                ) && let Some(uid) = c.as_text()
-                {
-                    draft.name(uid);
-                }
-            }
-        }
-        Err(e) => {
-            draft.status = "OperationFailed".into();
-            draft.reason = Some(e.reason.name().to_owned());
-        }
-    }
-    match ctx.keystore.record(&draft) {
-        Ok(()) => result,
-        Err(e) => {
-            tracing::error!(error = %e, "the audit log cannot be written");
-            Err(KmipError::new(
-                ResultReason::GeneralFailure,
-                "the audit log cannot be written",
-            ))
-        }
     }
 }
 
@@ -476,13 +702,35 @@ fn with_placeholder(
     Some(crate::ttlv::Item::structure(tag::REQUEST_PAYLOAD, children))
 }
 
-/// Puts back, newest change first, every object the batch touched.
-fn undo(ctx: &Context<'_>, before: &[(String, Option<ManagedObject>)]) {
+/// Puts back, newest change first, every object the batch touched, if
+/// it is still as the batch left it (its record version is the one the
+/// batch's last write made): a change someone else made in the meantime,
+/// a Revoke or a Destroy, is never reverted. Returns the uids left as
+/// they are.
+fn undo(
+    ctx: &Context<'_>,
+    before: &[(String, Option<ManagedObject>)],
+    produced: &HashMap<String, u64>,
+) -> Vec<String> {
+    let mut kept = Vec::new();
     for (uid, earlier) in before.iter().rev() {
-        if let Err(e) = ctx.writer().restore(uid, earlier.as_ref()) {
-            tracing::error!(uid = %uid, error = %e, "batch undo could not restore an object");
+        // Never written by the batch (a failed change): nothing to undo.
+        let Some(version) = produced.get(uid) else {
+            continue;
+        };
+        match ctx.writer().restore_if(uid, earlier.as_ref(), *version) {
+            Ok(()) => {}
+            Err(crate::keystore::KeyStoreError::Changed { uid, .. }) => {
+                tracing::warn!(uid = %uid, "batch undo left an object changed by another request since");
+                kept.push(uid);
+            }
+            Err(e) => {
+                tracing::error!(uid = %uid, error = %e, "batch undo could not restore an object");
+                kept.push(uid.clone());
+            }
         }
     }
+    kept
 }
 
 /// A Message Extension marked critical that this server does not know
@@ -599,6 +847,9 @@ mod tests {
         assert!(!is_quick(&request(&[Operation::Destroy])));
         assert!(!is_quick(&request(&[Operation::Sign])));
         assert!(!is_quick(&request(&[])));
+        // A long batch of quick reads goes to the blocking pool.
+        assert!(is_quick(&request(&[Operation::Get; 8])));
+        assert!(!is_quick(&request(&[Operation::Get; 9])));
         let get = request(&[Operation::Get]);
         for cut in 0..get.len() {
             // Truncated or odd input never panics; it goes the slow way.

@@ -3,8 +3,13 @@
 //! accepting, lets in-flight requests finish, and waits (up to a grace
 //! period) for every connection task.
 
+mod admission;
+mod budget;
+mod collapse;
 mod connection;
 pub mod handler;
+mod rate;
+mod throttled_log;
 pub mod tls;
 mod workers;
 
@@ -70,6 +75,22 @@ async fn rewrap_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) {
     }
 }
 
+/// Drops the shares given to a sealed store once they have waited longer
+/// than `seal.pending_share_timeout_s` for the rest (checked every second).
+async fn pending_share_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+        }
+        let ks = keystore.clone();
+        let now = std::time::Instant::now();
+        if let Err(e) = tokio::task::spawn_blocking(move || ks.drop_expired_shares(now)).await {
+            warn!(error = %e, "pending share check failed");
+        }
+    }
+}
+
 /// Writes the audit entries of reads within about a millisecond of the
 /// first one waiting, so a burst of reads costs one write, not one each.
 async fn audit_flush_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) {
@@ -85,6 +106,21 @@ async fn audit_flush_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) 
             Ok(Ok(())) => {}
             Ok(Err(e)) => warn!(error = %e, "audit entries of reads could not be written"),
             Err(e) => warn!(error = %e, "audit flush task failed"),
+        }
+    }
+}
+
+/// Writes the summary entries of bursts of identical failures once their
+/// window has closed (the accept loop writes the rest at shutdown).
+async fn collapse_loop(handler: Arc<Handler>, shutdown: CancellationToken) {
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
+        }
+        let h = handler.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || h.flush_collapsed(false)).await {
+            warn!(error = %e, "audit summary task failed");
         }
     }
 }
@@ -164,6 +200,8 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
             source,
         }
     })?;
+    keystore.set_pending_share_timeout(config.seal.pending_share_timeout());
+    tokio::spawn(pending_share_loop(keystore.clone(), shutdown.clone()));
     tokio::spawn(rewrap_loop(keystore.clone(), shutdown.clone()));
     tokio::spawn(audit_flush_loop(keystore.clone(), shutdown.clone()));
     tokio::spawn(prune_loop(
@@ -185,17 +223,17 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
         addr: config.metrics_listen,
         source,
     })?;
-    let handler = Arc::new(Handler {
+    let handler = Arc::new(Handler::new(
         keystore,
-        limits: config.limits.codec(),
-        max_batch_items: config.limits.max_batch_items,
-        info: ServerInfo {
+        &config.limits,
+        ServerInfo {
             wrapped_key_value: config.kmip.wrapped_key_value,
             ..ServerInfo::default()
         },
-        admins: config.auth.admins.clone(),
-        metrics: Some(metrics),
-    });
+        config.auth.admins.clone(),
+        Some(metrics),
+    ));
+    tokio::spawn(collapse_loop(handler.clone(), shutdown.clone()));
     let workers = workers::Workers::start(config.io_threads())
         .map_err(|source| ServerError::Threads { source })?;
     let task = tokio::spawn(accept_loop(
@@ -216,6 +254,12 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
     })
 }
 
+/// Refusals and evictions are logged at most once a second each.
+static EVICTION_LOG: throttled_log::ThrottledLog = throttled_log::ThrottledLog::per_second();
+static REFUSAL_LOG: throttled_log::ThrottledLog = throttled_log::ThrottledLog::per_second();
+static HANDSHAKE_LOG: throttled_log::ThrottledLog = throttled_log::ThrottledLog::per_second();
+static IDENTITY_LOG: throttled_log::ThrottledLog = throttled_log::ThrottledLog::per_second();
+
 async fn accept_loop(
     listener: TcpListener,
     acceptor: TlsAcceptor,
@@ -225,7 +269,11 @@ async fn accept_loop(
     identity: IdentitySource,
     shutdown: CancellationToken,
 ) {
+    // Slots are for authenticated clients only: taken once the handshake
+    // is done. Connections still in their handshake have their own budget.
     let slots = Arc::new(Semaphore::new(limits.max_connections));
+    let admission =
+        admission::Admission::new(limits.max_handshaking, limits.max_handshaking_per_source);
     let tracker = TaskTracker::new();
     loop {
         let accepted = tokio::select! {
@@ -242,14 +290,26 @@ async fn accept_loop(
                 continue;
             }
         };
-        let Ok(permit) = slots.clone().try_acquire_owned() else {
+        let (ticket, evictions) = admission.admit(peer.ip());
+        for e in &evictions {
+            let cause = match e {
+                admission::Eviction::PerSource => "handshake_evicted_per_source",
+                admission::Eviction::Total => "handshake_evicted",
+            };
             if let Some(m) = &handler.metrics {
-                m.refused.with_label_values(&["connection_limit"]).inc();
+                m.refused.with_label_values(&[cause]).inc();
             }
-            warn!(%peer, limit = limits.max_connections, "connection refused: limit reached");
-            drop(tcp);
-            continue;
-        };
+            if let Some(suppressed) = EVICTION_LOG.allow() {
+                warn!(
+                    %peer,
+                    cause,
+                    pending = limits.max_handshaking,
+                    per_source = limits.max_handshaking_per_source,
+                    suppressed,
+                    "handshake budget full: dropped the oldest idle connection"
+                );
+            }
+        }
         let _ = tcp.set_nodelay(true);
         // Handed over as a std socket: it registers with the reactor of
         // the thread that will serve it.
@@ -264,11 +324,16 @@ async fn accept_loop(
         let handler = handler.clone();
         let limits = limits.clone();
         let shutdown = shutdown.clone();
+        let slots = slots.clone();
         workers.spawn(tracker.track_future(async move {
-            let _permit = permit;
             match TcpStream::from_std(tcp) {
                 Ok(tcp) => {
-                    serve_one(tcp, peer, acceptor, handler, &limits, identity, shutdown).await
+                    let pending = Pending {
+                        peer,
+                        ticket,
+                        slots,
+                    };
+                    serve_one(tcp, pending, acceptor, handler, &limits, identity, shutdown).await
                 }
                 Err(e) => warn!(%peer, error = %e, "cannot register the connection"),
             }
@@ -297,40 +362,118 @@ async fn accept_loop(
     {
         warn!("the connection threads could not be joined");
     }
+    handler.flush_collapsed(true);
     if let Err(e) = handler.keystore.store().flush_audit() {
         warn!(error = %e, "audit entries of reads could not be written at shutdown");
     }
     info!("KMIP listener stopped");
 }
 
+/// A connection accepted but not yet authenticated.
+struct Pending {
+    peer: SocketAddr,
+    ticket: admission::Ticket,
+    slots: Arc<Semaphore>,
+}
+
+/// How a connection's handshake phase ended without a client to serve.
+enum Unadmitted {
+    Evicted,
+    Silent,
+    Shutdown,
+}
+
+/// Waits for the client's first byte (a short deadline: an honest client
+/// sends its hello at once), then runs the handshake; either ends early if
+/// the connection is evicted to make room for newer ones.
+async fn handshake(
+    pending: &Pending,
+    acceptor: &TlsAcceptor,
+    limits: &crate::config::LimitsConfig,
+    shutdown: &CancellationToken,
+    tcp: TcpStream,
+) -> Result<Result<tokio_rustls::server::TlsStream<TcpStream>, HandshakeFailure>, Unadmitted> {
+    let evicted = &pending.ticket.evicted;
+    let mut probe = [0u8; 1];
+    tokio::select! {
+        _ = evicted.cancelled() => return Err(Unadmitted::Evicted),
+        _ = shutdown.cancelled() => return Err(Unadmitted::Shutdown),
+        r = tokio::time::timeout(limits.first_byte_timeout(), tcp.peek(&mut probe)) => {
+            if r.is_err() {
+                return Err(Unadmitted::Silent);
+            }
+        }
+    }
+    pending.ticket.spoke();
+    tokio::select! {
+        _ = evicted.cancelled() => Err(Unadmitted::Evicted),
+        _ = shutdown.cancelled() => Err(Unadmitted::Shutdown),
+        r = tokio::time::timeout(limits.handshake_timeout(), acceptor.accept(tcp)) => Ok(match r {
+            Ok(Ok(s)) => Ok(s),
+            Ok(Err(e)) => Err(HandshakeFailure::Tls(e)),
+            Err(_) => Err(HandshakeFailure::Timeout),
+        }),
+    }
+}
+
+enum HandshakeFailure {
+    Tls(std::io::Error),
+    Timeout,
+}
+
 async fn serve_one(
     tcp: TcpStream,
-    peer: SocketAddr,
+    pending: Pending,
     acceptor: TlsAcceptor,
     handler: Arc<Handler>,
     limits: &crate::config::LimitsConfig,
     identity_source: IdentitySource,
     shutdown: CancellationToken,
 ) {
-    let stream = match tokio::time::timeout(limits.handshake_timeout(), acceptor.accept(tcp)).await
-    {
+    let peer = pending.peer;
+    let count = |cause: &str| {
+        if let Some(m) = &handler.metrics {
+            m.refused.with_label_values(&[cause]).inc();
+        }
+    };
+    let stream = match handshake(&pending, &acceptor, limits, &shutdown, tcp).await {
+        Err(Unadmitted::Evicted | Unadmitted::Shutdown) => return,
+        Err(Unadmitted::Silent) => {
+            count("first_byte_timeout");
+            debug!(%peer, "no bytes before the first-byte deadline");
+            return;
+        }
         Ok(Ok(s)) => s,
-        Ok(Err(e)) => {
+        Ok(Err(failure)) => {
+            let cause = match &failure {
+                HandshakeFailure::Tls(e) => tls::failure_cause(e),
+                HandshakeFailure::Timeout => "timeout",
+            };
             if let Some(m) = &handler.metrics {
-                m.handshake_failures
-                    .with_label_values(&[tls::failure_cause(&e)])
-                    .inc();
+                m.handshake_failures.with_label_values(&[cause]).inc();
             }
-            warn!(%peer, error = %e, "TLS handshake failed");
+            if let Some(suppressed) = HANDSHAKE_LOG.allow() {
+                match &failure {
+                    HandshakeFailure::Tls(e) => {
+                        warn!(%peer, error = %e, suppressed, "TLS handshake failed")
+                    }
+                    HandshakeFailure::Timeout => {
+                        warn!(%peer, suppressed, "TLS handshake timed out")
+                    }
+                }
+            }
             return;
         }
-        Err(_) => {
-            if let Some(m) = &handler.metrics {
-                m.handshake_failures.with_label_values(&["timeout"]).inc();
-            }
-            warn!(%peer, "TLS handshake timed out");
-            return;
+    };
+    let Pending { ticket, slots, .. } = pending;
+    // Out of the handshake budget; now an authenticated client's slot.
+    drop(ticket);
+    let Ok(_permit) = slots.try_acquire_owned() else {
+        count("connection_limit");
+        if let Some(suppressed) = REFUSAL_LOG.allow() {
+            warn!(%peer, limit = limits.max_connections, suppressed, "connection refused: limit reached");
         }
+        return;
     };
     let Some(certificate) = stream
         .get_ref()
@@ -346,7 +489,10 @@ async fn serve_one(
         Ok(i) => i,
         Err(e) => {
             // Verified by the CA, but it does not say who owns what.
-            warn!(%peer, error = %e, "client refused: see auth.identity");
+            count("no_identity");
+            if let Some(suppressed) = IDENTITY_LOG.allow() {
+                warn!(%peer, error = %e, suppressed, "client refused: see auth.identity");
+            }
             return;
         }
     };

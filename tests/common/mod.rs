@@ -54,6 +54,16 @@ impl TestServer {
     }
 }
 
+/// A TLS connection to the server with the test client certificate, for
+/// tests that write raw bytes.
+pub async fn raw(server: &TestServer) -> tokio_rustls::client::TlsStream<tokio::net::TcpStream> {
+    let tcp = tokio::net::TcpStream::connect(&server.addr).await.unwrap();
+    tokio_rustls::TlsConnector::from(server.tls())
+        .connect("localhost".try_into().unwrap(), tcp)
+        .await
+        .unwrap()
+}
+
 /// Test limits: short deadlines so stalled clients are dropped quickly.
 pub fn test_config(dir: &Path) -> Config {
     let mut config = Config {

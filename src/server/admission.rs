@@ -1,0 +1,230 @@
+//! Admission of connections that have not finished their TLS handshake.
+//!
+//! Anyone who can reach the port can open TCP connections without a
+//! certificate, so these connections get a budget of their own, apart from
+//! the connection slots of authenticated clients: at most
+//! `limits.max_handshaking` in total and `limits.max_handshaking_per_source`
+//! from one address. A newcomer is never refused: when a budget is full the
+//! oldest pending connection that has not sent a byte yet (or, failing
+//! that, the oldest pending one) is dropped to make room. A flood of idle
+//! connections therefore only churns itself, while a client that sends its
+//! hello at once finishes its handshake long before its turn to be evicted
+//! comes. A connection that completed its handshake leaves this budget and
+//! is never displaced by it.
+
+use std::collections::{BTreeMap, HashMap};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+
+/// The pending connections, oldest first (ids grow with arrival).
+pub(crate) struct Admission {
+    state: Mutex<State>,
+    max_total: usize,
+    max_per_source: usize,
+}
+
+#[derive(Default)]
+struct State {
+    next_id: u64,
+    pending: BTreeMap<u64, Pending>,
+    by_source: HashMap<IpAddr, usize>,
+}
+
+struct Pending {
+    source: IpAddr,
+    evict: CancellationToken,
+    spoke: Arc<AtomicBool>,
+}
+
+/// Why a pending connection was dropped to make room.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Eviction {
+    /// Its source address had its full share of pending connections.
+    PerSource,
+    /// Every pending slot was taken.
+    Total,
+}
+
+/// One admitted pending connection: cancelled when it is evicted, and
+/// out of the budget when dropped (its handshake ended either way).
+pub(crate) struct Ticket {
+    admission: Arc<Admission>,
+    id: u64,
+    /// Cancelled when the connection is evicted to make room.
+    pub(crate) evicted: CancellationToken,
+    spoke: Arc<AtomicBool>,
+}
+
+impl Ticket {
+    /// The client sent its first bytes: it is no longer idle, and goes
+    /// after idle connections when room is needed.
+    pub(crate) fn spoke(&self) {
+        self.spoke.store(true, Ordering::Relaxed);
+    }
+}
+
+impl Drop for Ticket {
+    fn drop(&mut self) {
+        self.admission.remove(self.id);
+    }
+}
+
+impl Admission {
+    pub(crate) fn new(max_total: usize, max_per_source: usize) -> Arc<Admission> {
+        Arc::new(Admission {
+            state: Mutex::new(State::default()),
+            max_total: max_total.max(1),
+            max_per_source: max_per_source.max(1),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Admits a new connection from `source`, evicting others if a budget
+    /// is full; returns its ticket and the evictions made.
+    pub(crate) fn admit(self: &Arc<Self>, source: IpAddr) -> (Ticket, Vec<Eviction>) {
+        let mut st = self.lock();
+        let mut evictions = Vec::new();
+        if st.by_source.get(&source).copied().unwrap_or(0) >= self.max_per_source
+            && st.evict_oldest(Some(source))
+        {
+            evictions.push(Eviction::PerSource);
+        }
+        if st.pending.len() >= self.max_total && st.evict_oldest(None) {
+            evictions.push(Eviction::Total);
+        }
+        let id = st.next_id;
+        st.next_id += 1;
+        let evicted = CancellationToken::new();
+        let spoke = Arc::new(AtomicBool::new(false));
+        st.pending.insert(
+            id,
+            Pending {
+                source,
+                evict: evicted.clone(),
+                spoke: spoke.clone(),
+            },
+        );
+        *st.by_source.entry(source).or_default() += 1;
+        drop(st);
+        (
+            Ticket {
+                admission: self.clone(),
+                id,
+                evicted,
+                spoke,
+            },
+            evictions,
+        )
+    }
+
+    fn remove(&self, id: u64) {
+        self.lock().forget(id);
+    }
+
+    /// Connections in their handshake now.
+    #[cfg(test)]
+    pub(crate) fn pending(&self) -> usize {
+        self.lock().pending.len()
+    }
+}
+
+impl State {
+    /// Cancels and forgets the oldest pending connection (from `source`
+    /// if given) that has not spoken, else the oldest one at all.
+    fn evict_oldest(&mut self, source: Option<IpAddr>) -> bool {
+        let candidates = || {
+            self.pending
+                .iter()
+                .filter(move |(_, p)| source.is_none_or(|s| p.source == s))
+        };
+        let victim = candidates()
+            .find(|(_, p)| !p.spoke.load(Ordering::Relaxed))
+            .or_else(|| candidates().next())
+            .map(|(id, _)| *id);
+        match victim {
+            Some(id) => {
+                if let Some(p) = self.pending.get(&id) {
+                    p.evict.cancel();
+                }
+                self.forget(id);
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn forget(&mut self, id: u64) {
+        if let Some(p) = self.pending.remove(&id)
+            && let Some(n) = self.by_source.get_mut(&p.source)
+        {
+            *n -= 1;
+            if *n == 0 {
+                self.by_source.remove(&p.source);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ip(last: u8) -> IpAddr {
+        IpAddr::from([127, 0, 0, last])
+    }
+
+    #[test]
+    fn a_full_budget_evicts_the_oldest_idle_never_the_newcomer() {
+        let a = Admission::new(3, 3);
+        let (t1, e) = a.admit(ip(1));
+        assert!(e.is_empty());
+        let (t2, _) = a.admit(ip(2));
+        t2.spoke();
+        let (t3, _) = a.admit(ip(3));
+        // Full: the oldest idle one (t1) goes, not t2 which has spoken.
+        let (t4, e) = a.admit(ip(4));
+        assert_eq!(e, vec![Eviction::Total]);
+        assert!(t1.evicted.is_cancelled());
+        assert!(!t2.evicted.is_cancelled() && !t3.evicted.is_cancelled());
+        assert!(!t4.evicted.is_cancelled());
+        assert_eq!(a.pending(), 3);
+        // With every pending one having spoken, the oldest goes.
+        t3.spoke();
+        t4.spoke();
+        let (t5, e) = a.admit(ip(5));
+        assert_eq!(e, vec![Eviction::Total]);
+        assert!(t2.evicted.is_cancelled() && !t5.evicted.is_cancelled());
+        drop((t1, t2));
+        assert_eq!(a.pending(), 3);
+    }
+
+    #[test]
+    fn one_source_only_displaces_its_own() {
+        let a = Admission::new(100, 2);
+        let (other, _) = a.admit(ip(1));
+        let (s1, _) = a.admit(ip(9));
+        let (s2, _) = a.admit(ip(9));
+        let (s3, e) = a.admit(ip(9));
+        assert_eq!(e, vec![Eviction::PerSource]);
+        assert!(s1.evicted.is_cancelled());
+        assert!(!s2.evicted.is_cancelled() && !s3.evicted.is_cancelled());
+        assert!(!other.evicted.is_cancelled());
+        assert_eq!(a.pending(), 3);
+    }
+
+    #[test]
+    fn dropping_tickets_frees_the_budget() {
+        let a = Admission::new(2, 2);
+        let tickets: Vec<_> = (0..2).map(|_| a.admit(ip(1)).0).collect();
+        assert_eq!(a.pending(), 2);
+        drop(tickets);
+        assert_eq!(a.pending(), 0);
+        let (t, e) = a.admit(ip(1));
+        assert!(e.is_empty() && !t.evicted.is_cancelled());
+    }
+}
