@@ -1,0 +1,125 @@
+//! Records at rest: older record formats still open and move forward.
+
+mod common;
+
+use lkm::keystore::{KeyStore, KeyStoreError};
+use lkm::kmip::{ObjectType, tag};
+use lkm::objects::{ManagedObject, State};
+use lkm::seal::envelope;
+use lkm::seal::shares::ShareFile;
+use lkm::store::{Cf, Command};
+use lkm::ttlv::Item;
+use std::path::Path;
+
+fn object(i: usize) -> ManagedObject {
+    ManagedObject {
+        uid: format!("{i:08}-uid"),
+        object_type: ObjectType::SymmetricKey,
+        state: State::PreActive,
+        owner: "f".repeat(64),
+        owner_name: "tester".into(),
+        attributes: vec![Item::structure(
+            tag::NAME,
+            vec![
+                Item::text(tag::NAME_VALUE, format!("disk-{i}")),
+                Item::enumeration(tag::NAME_TYPE, 1),
+            ],
+        )],
+        object: Some(Item::structure(
+            tag::SYMMETRIC_KEY,
+            vec![Item::bytes(tag::KEY_MATERIAL, vec![i as u8; 32])],
+        )),
+    }
+}
+
+fn unsealed(dir: &Path, files: &[ShareFile]) -> KeyStore {
+    let ks = KeyStore::open(dir).unwrap();
+    for f in files {
+        ks.unseal(ShareFile::parse(&f.to_json()).unwrap()).unwrap();
+    }
+    ks
+}
+
+/// The record of `o` as lkm sealed it before format 2: AES-256-GCM under
+/// the KEK itself.
+fn format_1_record(ks: &KeyStore, o: &ManagedObject, version: u64, kek_version: u32) -> Vec<u8> {
+    let ring = ks.keyring().unwrap();
+    let kek = ring.kek(kek_version).unwrap();
+    let mut aad = b"lkm-record-v1\0".to_vec();
+    aad.extend_from_slice(o.uid.as_bytes());
+    aad.push(0);
+    aad.extend_from_slice(&version.to_be_bytes());
+    aad.extend_from_slice(&kek_version.to_be_bytes());
+    let mut r = vec![1u8];
+    r.extend_from_slice(&version.to_be_bytes());
+    r.extend_from_slice(&kek_version.to_be_bytes());
+    r.extend(envelope::seal(kek, &aad, &o.encode()).unwrap());
+    r
+}
+
+fn put_raw(ks: &KeyStore, uid: &str, record: Vec<u8>) {
+    let mut c = Command::default();
+    c.put(Cf::Objects, uid.as_bytes().to_vec(), record);
+    ks.store().apply(&c).unwrap();
+}
+
+/// (format, KEK version) of every record, in uid order.
+fn formats(ks: &KeyStore) -> Vec<(u8, u32)> {
+    ks.store()
+        .scan(Cf::Objects, b"", b"", usize::MAX)
+        .unwrap()
+        .iter()
+        .map(|(_, v)| (v[0], u32::from_be_bytes(v[9..13].try_into().unwrap())))
+        .collect()
+}
+
+#[test]
+fn format_1_records_open_and_move_to_format_2() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = KeyStore::open(dir.path())
+        .unwrap()
+        .initialize(1, 1, "test", |_| Ok(()))
+        .unwrap();
+    let objects: Vec<_> = (0..4).map(object).collect();
+    {
+        let ks = unsealed(dir.path(), &files);
+        for o in &objects {
+            ks.insert(o).unwrap();
+        }
+        assert_eq!(formats(&ks), vec![(2, 1); 4], "new records are format 2");
+        // Records 0 to 2 as a store written before format 2 holds them.
+        for o in &objects[..3] {
+            put_raw(&ks, &o.uid, format_1_record(&ks, o, 1, 1));
+        }
+    }
+    let ks = unsealed(dir.path(), &files);
+    for o in &objects {
+        assert_eq!(ks.load(&o.uid).unwrap().as_ref(), Some(o));
+    }
+    // A write re-seals the record in format 2.
+    ks.update::<KeyStoreError>(&objects[0].uid, |o| {
+        o.state = State::Active;
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(formats(&ks), vec![(2, 1), (1, 1), (1, 1), (2, 1)]);
+    // After a rotation, a format-1 record under the new KEK (an older lkm
+    // still writing while the walk ran) is moved too, not only the ones
+    // under the old KEK.
+    assert_eq!(ks.rotate_kek().unwrap(), 2);
+    put_raw(
+        &ks,
+        &objects[2].uid,
+        format_1_record(&ks, &objects[2], 2, 2),
+    );
+    while !ks.rewrap_step(2).unwrap().done {}
+    assert_eq!(formats(&ks), vec![(2, 2); 4]);
+    assert_eq!(ks.status().kek_versions, vec![2]);
+    let mut active = objects[0].clone();
+    active.state = State::Active;
+    assert_eq!(ks.load(&objects[0].uid).unwrap(), Some(active));
+    for o in &objects[1..] {
+        assert_eq!(ks.load(&o.uid).unwrap().as_ref(), Some(o));
+    }
+}
+
