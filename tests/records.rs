@@ -1,9 +1,10 @@
-//! Records at rest: older record formats still open and move forward.
+//! Records at rest: older record formats still open and move forward,
+//! and records as deep as any accepted request read back.
 
 mod common;
 
-use lkm::keystore::{KeyStore, KeyStoreError};
-use lkm::kmip::{ObjectType, tag};
+use lkm::keystore::{IndexKind, KeyStore, KeyStoreError};
+use lkm::kmip::{ObjectType, Operation, ProtocolVersion, tag};
 use lkm::objects::{ManagedObject, State};
 use lkm::seal::envelope;
 use lkm::seal::shares::ShareFile;
@@ -123,3 +124,86 @@ fn format_1_records_open_and_move_to_format_2() {
     }
 }
 
+/// An attribute spanning `levels` levels: vendor attributes around a text.
+fn deep_value(levels: usize) -> Item {
+    (1..levels).fold(Item::text(tag::ATTRIBUTE_VALUE, "bottom"), |inner, _| {
+        Item::structure(tag::ATTRIBUTE_VALUE, vec![inner])
+    })
+}
+
+#[test]
+fn a_deeply_nested_record_reads_back_and_its_owner_can_list_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = KeyStore::open(dir.path())
+        .unwrap()
+        .initialize(1, 1, "test", |_| Ok(()))
+        .unwrap();
+    let ks = unsealed(dir.path(), &files);
+    let mut deep = object(1);
+    deep.attributes.push(Item::structure(
+        tag::ATTRIBUTE,
+        vec![
+            Item::text(tag::VENDOR_IDENTIFICATION, "x"),
+            Item::text(tag::ATTRIBUTE_NAME, "Deep"),
+            deep_value(100),
+        ],
+    ));
+    ks.insert(&object(0)).unwrap();
+    ks.insert(&deep).unwrap();
+    assert_eq!(ks.load(&deep.uid).unwrap().as_ref(), Some(&deep));
+    let owned = ks
+        .lookup(IndexKind::Owner, deep.owner.as_bytes(), 10)
+        .unwrap();
+    assert_eq!(owned.len(), 2);
+    for uid in owned {
+        assert!(ks.load(&uid).unwrap().is_some());
+    }
+}
+
+#[tokio::test]
+async fn an_object_registered_at_the_deepest_accepted_nesting_is_locatable() {
+    let server = common::start_with(|c| c.limits.max_depth = 256).await;
+    let mut c = server.client(ProtocolVersion::new(2, 1)).await;
+    let plain = c
+        .call(Operation::Create, common::create_aes256())
+        .await
+        .unwrap();
+    // Message, batch item, payload, Attributes, Attribute, then the value
+    // nested to the deepest the server accepts.
+    let deep = Item::structure(
+        tag::ATTRIBUTE,
+        vec![
+            Item::text(tag::VENDOR_IDENTIFICATION, "x"),
+            Item::text(tag::ATTRIBUTE_NAME, "Deep"),
+            deep_value(256 - 5),
+        ],
+    );
+    let mut payload = common::create_aes256();
+    if let Some(Item {
+        value: lkm::ttlv::Value::Structure(attrs),
+        ..
+    }) = payload.get_mut(1)
+    {
+        attrs.push(deep);
+    }
+    let created = c.call(Operation::Create, payload).await.unwrap();
+    let found = c
+        .call(
+            Operation::Locate,
+            vec![Item::structure(tag::ATTRIBUTES, vec![])],
+        )
+        .await
+        .unwrap();
+    let uids: Vec<&str> = found
+        .children_with(tag::UNIQUE_IDENTIFIER)
+        .filter_map(Item::as_text)
+        .collect();
+    assert_eq!(uids.len(), 2, "{found:?}");
+    for p in [&plain, &created] {
+        let id = common::uid_of(p);
+        assert!(uids.contains(&id.as_str()));
+        c.call(Operation::Get, common::uid_payload(&id))
+            .await
+            .unwrap();
+    }
+}
