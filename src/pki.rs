@@ -2,12 +2,12 @@
 //! loopback and client certificates, made with rcgen. Production sites use
 //! their own CA; these files only make `lkm serve --dev` work out of the box.
 
+use crate::private_files;
 use rcgen::{
     BasicConstraints, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair,
     KeyUsagePurpose, SanType,
 };
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use thiserror::Error;
 
@@ -43,17 +43,20 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PkiError + '_ {
     }
 }
 
-/// Writes a file readable by its owner only when it holds a private key.
+/// Writes a file, readable by its owner only when it holds a private key
+/// (mode 0600 even over an existing file with a looser mode).
 fn write_file(path: &Path, contents: &str, private: bool) -> Result<(), PkiError> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    if private {
-        opts.mode(0o600);
-    }
-    let mut f = opts.open(path).map_err(io_err(path))?;
-    f.write_all(contents.as_bytes()).map_err(io_err(path))?;
-    f.sync_all().map_err(io_err(path))
+    let mode = if private {
+        private_files::KEY_MODE
+    } else {
+        0o644
+    };
+    private_files::write(path, contents.as_bytes(), mode).map_err(io_err(path))
+}
+
+/// Creates a folder for keys (mode 0700 where it is made).
+fn create_dir(dir: &Path) -> Result<(), PkiError> {
+    private_files::create_dir(dir).map_err(io_err(dir))
 }
 
 fn ca_params() -> Result<CertificateParams, PkiError> {
@@ -100,7 +103,7 @@ pub fn init(dir: &Path, force: bool) -> Result<(), PkiError> {
             }
         }
     }
-    fs::create_dir_all(dir).map_err(io_err(dir))?;
+    create_dir(dir)?;
     let ca_key = KeyPair::generate()?;
     let ca_cert = ca_params()?.self_signed(&ca_key)?;
     write_file(&dir.join("ca.crt"), &ca_cert.pem(), false)?;
@@ -136,7 +139,7 @@ pub fn issue(ca_dir: &Path, name: &str, out: &Path) -> Result<(PathBuf, PathBuf)
         .map_err(|e| PkiError::Invalid(format!("{}: {e}", ca_key.display())))?;
     let issuer = Issuer::from_ca_cert_pem(&crt_pem, key)
         .map_err(|e| PkiError::Invalid(format!("{}: {e}", ca_crt.display())))?;
-    fs::create_dir_all(out).map_err(io_err(out))?;
+    create_dir(out)?;
     let leaf_key = KeyPair::generate()?;
     let cert = leaf_params(name, false)?.signed_by(&leaf_key, &issuer)?;
     let crt_path = out.join(format!("{name}.crt"));
@@ -149,4 +152,45 @@ pub fn issue(ca_dir: &Path, name: &str, out: &Path) -> Result<(PathBuf, PathBuf)
 /// True when `dir` already holds every file [`init`] writes.
 pub fn is_complete(dir: &Path) -> bool {
     FILES.iter().all(|f| dir.join(f).is_file())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::fs::PermissionsExt;
+
+    fn mode(p: &Path) -> u32 {
+        fs::metadata(p).unwrap().permissions().mode() & 0o777
+    }
+
+    #[test]
+    fn private_keys_are_0600_even_over_looser_files_and_the_folder_0700() {
+        let dir = tempfile::tempdir().unwrap();
+        let certs = dir.path().join("new/certs");
+        init(&certs, false).unwrap();
+        assert_eq!(mode(&certs), 0o700);
+        assert_eq!(mode(&dir.path().join("new")), 0o700);
+        // Files an operator (or an older lkm) left readable by everyone.
+        let out = dir.path().join("out");
+        fs::create_dir(&out).unwrap();
+        for f in ["ca.key", "server.key", "client.key"] {
+            fs::set_permissions(certs.join(f), fs::Permissions::from_mode(0o644)).unwrap();
+        }
+        fs::write(out.join("bob.key"), "old").unwrap();
+        fs::set_permissions(out.join("bob.key"), fs::Permissions::from_mode(0o644)).unwrap();
+        init(&certs, true).unwrap();
+        issue(&certs, "bob", &out).unwrap();
+        for f in ["ca.key", "server.key", "client.key"] {
+            assert_eq!(mode(&certs.join(f)), 0o600, "{f}");
+        }
+        assert_eq!(mode(&out.join("bob.key")), 0o600);
+        assert!(
+            fs::read_to_string(out.join("bob.key"))
+                .unwrap()
+                .contains("PRIVATE KEY")
+        );
+        for f in ["ca.crt", "server.crt", "client.crt"] {
+            assert_eq!(mode(&certs.join(f)), 0o644, "{f}");
+        }
+    }
 }

@@ -1,5 +1,6 @@
 //! Records at rest: older record formats still open and move forward,
-//! and records as deep as any accepted request read back.
+//! records as deep as any accepted request read back, and what lkm
+//! creates on disk is private to its owner.
 
 mod common;
 
@@ -10,6 +11,7 @@ use lkm::seal::envelope;
 use lkm::seal::shares::ShareFile;
 use lkm::store::{Cf, Command};
 use lkm::ttlv::Item;
+use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 fn object(i: usize) -> ManagedObject {
@@ -205,5 +207,63 @@ async fn an_object_registered_at_the_deepest_accepted_nesting_is_locatable() {
         c.call(Operation::Get, common::uid_payload(&id))
             .await
             .unwrap();
+    }
+}
+
+fn mode(p: &Path) -> u32 {
+    std::fs::metadata(p).unwrap().permissions().mode() & 0o777
+}
+
+/// Runs the lkm binary under umask 022, as a login shell would.
+fn lkm_under_umask_022(args: &str) -> std::process::Command {
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c")
+        .arg(format!("umask 022; exec \"$0\" {args}"))
+        .arg(common::lkm_binary());
+    c
+}
+
+#[test]
+fn init_makes_private_data_and_share_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = lkm_under_umask_022("init --data \"$1\"/data --shares 1 --share-out \"$1\"/shares")
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    for d in ["data", "data/store", "shares"] {
+        assert_eq!(mode(&dir.path().join(d)), 0o700, "{d}");
+    }
+}
+
+#[tokio::test]
+async fn dev_serve_makes_a_private_data_folder_and_key_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let port = common::free_port();
+    let child = lkm_under_umask_022(&format!(
+        "serve --dev --data \"$1\" --listen 127.0.0.1:{port} --metrics-listen 127.0.0.1:{}",
+        common::free_port()
+    ))
+    .arg(&data)
+    .stdout(std::process::Stdio::null())
+    .stderr(std::process::Stdio::null())
+    .spawn()
+    .unwrap();
+    let _running = common::Running(child);
+    let mut up = false;
+    for _ in 0..200 {
+        if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+            up = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(up, "lkm serve --dev did not start");
+    for d in ["", "store", "certs"] {
+        assert_eq!(mode(&data.join(d)), 0o700, "DATA/{d}");
+    }
+    for k in ["ca.key", "server.key", "client.key"] {
+        assert_eq!(mode(&data.join("certs").join(k)), 0o600, "{k}");
     }
 }

@@ -55,8 +55,11 @@ pub fn init(args: InitArgs) -> Result<(), String> {
         return Err("--shares must be at least 1".into());
     }
     let threshold = args.threshold.unwrap_or(args.shares.div_ceil(2));
-    std::fs::create_dir_all(&args.share_out)
+    crate::private_files::create_dir(&args.share_out)
         .map_err(|e| format!("{}: {e}", args.share_out.display()))?;
+    if let Some(w) = super::create_data_dir(&args.data)? {
+        eprintln!("lkm: warning: {w}");
+    }
     let store = args.data.join("store");
     let keystore = KeyStore::open(&store)
         .map_err(|e| format!("{e} (is a server running on {}?)", args.data.display()))?;

@@ -45,6 +45,9 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         config.metrics_listen = m;
     }
     init_logging(&config);
+    if let Some(w) = super::create_data_dir(&config.data_dir)? {
+        warn!("{w}");
+    }
     if args.dev {
         prepare_dev(&mut config)?;
     }
