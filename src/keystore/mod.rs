@@ -3,7 +3,8 @@
 //! the MEK never stored, only split into Shamir shares.
 //!
 //! ```text
-//! record  --AES-GCM(KEK vN, aad = uid|record version|N)-->  objects CF
+//! record  --AES-GCM(one-time key from KEK vN and a salt,
+//!                  aad = uid|record version|N)-->            objects CF
 //! keyring --AES-GCM(root key)-->                             meta "keyring"
 //! root    --AES-GCM(MEK)-->                                  meta "root"
 //! MEK     --Shamir K of n-->                                 share files
