@@ -10,10 +10,12 @@ use rocksdb::{
     ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 use thiserror::Error;
 
+mod erase;
 mod journal;
 
 /// Object records: uid -> sealed record.
@@ -160,6 +162,11 @@ pub struct Store {
     failed: std::sync::atomic::AtomicBool,
     /// Time to write a batch and, for durable ones, until it is on disk.
     pub write_seconds: prometheus::Histogram,
+    /// Objects whose older record versions are to leave the store's files
+    /// (see [`Store::erase_old_versions`]).
+    erase: Mutex<BTreeSet<Vec<u8>>>,
+    /// Woken when an object is queued in `erase`.
+    pub erase_pending: tokio::sync::Notify,
 }
 
 /// Whether a commit waits for the disk.
@@ -273,6 +280,8 @@ impl Store {
             written: Condvar::new(),
             failed: std::sync::atomic::AtomicBool::new(false),
             write_seconds,
+            erase: Mutex::new(BTreeSet::new()),
+            erase_pending: tokio::sync::Notify::new(),
         };
         if let Some(head) = audit::read_meta::<Head>(&store, audit::META_HEAD)? {
             store
