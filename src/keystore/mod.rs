@@ -224,7 +224,11 @@ impl KeyStore {
             "cluster {}: {shares} shares, {threshold} needed to unseal",
             split.cluster_id
         ));
-        self.store.commit(&c, &draft, Durability::Synced)?;
+        // The Init entry is the first with a MAC: the log is authenticated from its start.
+        self.store.unlock_audit(root.as_ref(), &split.cluster_id);
+        let written = self.store.commit(&c, &draft, Durability::Synced);
+        self.store.lock_audit();
+        written?;
         info!(cluster = %split.cluster_id, shares, threshold, "store initialized");
         *state = SealState::Sealed {
             split,
@@ -266,6 +270,7 @@ impl KeyStore {
                 let taken = std::mem::take(given);
                 let (keyring, root) = self.open_hierarchy(&split, &taken)?;
                 drop(taken);
+                self.store.unlock_audit(root.as_ref(), &split.cluster_id);
                 info!(cluster = %split.cluster_id, kek_versions = ?keyring.versions(), "unsealed");
                 *state = SealState::Unsealed {
                     split,
@@ -312,6 +317,7 @@ impl KeyStore {
     /// Forgets the keys: the store is sealed again until K shares arrive.
     pub fn seal(&self) {
         let mut state = self.write_state();
+        self.store.lock_audit();
         if let SealState::Unsealed { split, .. } | SealState::Sealed { split, .. } = &*state {
             *state = SealState::Sealed {
                 split: split.clone(),

@@ -104,9 +104,11 @@ async fn prune_loop(
         })
         .await
         {
-            Ok(Ok(0)) => {}
-            Ok(Ok(n)) => info!(
-                entries = n,
+            Ok(Ok(p)) if p.removed == 0 => {}
+            // Pruning by size is also logged as an error by the store.
+            Ok(Ok(p)) => info!(
+                entries = p.removed,
+                by_size = p.by_size,
                 "audit entries pruned under the retention policy"
             ),
             Ok(Err(e)) => warn!(error = %e, "audit pruning failed"),
@@ -209,6 +211,7 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
     let metrics = Arc::new(
         crate::metrics::Metrics::new(&keystore).map_err(|e| ServerError::Metrics(e.to_string()))?,
     );
+    metrics.set_audit_retention(&config.audit);
     let metrics_addr = crate::metrics::serve(
         config.metrics_listen,
         metrics.clone(),
