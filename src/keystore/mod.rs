@@ -294,7 +294,11 @@ impl KeyStore {
             "cluster {}: {shares} shares, {threshold} needed to unseal",
             split.cluster_id
         ));
-        self.store.commit(&c, &draft, Durability::Synced)?;
+        // The Init entry is the first with a MAC: the log is authenticated from its start.
+        self.store.unlock_audit(root.as_ref(), &split.cluster_id);
+        let written = self.store.commit(&c, &draft, Durability::Synced);
+        self.store.lock_audit();
+        written?;
         info!(cluster = %split.cluster_id, shares, threshold, "store initialized");
         *state = SealState::sealed(record);
         Ok(files)
@@ -391,6 +395,7 @@ impl KeyStore {
                 *first_given = None;
                 let (keyring, root) = self.open_hierarchy(&record.split, &taken)?;
                 drop(taken);
+                self.store.unlock_audit(root.as_ref(), &record.split.cluster_id);
                 info!(cluster = %record.split.cluster_id, kek_versions = ?keyring.versions(), "unsealed");
                 *state = SealState::Unsealed {
                     record,
@@ -437,6 +442,7 @@ impl KeyStore {
     /// Forgets the keys: the store is sealed again until K shares arrive.
     pub fn seal(&self) {
         let mut state = self.write_state();
+        self.store.lock_audit();
         if let SealState::Unsealed { record, .. } | SealState::Sealed { record, .. } = &*state {
             *state = SealState::sealed(record.clone());
         }
