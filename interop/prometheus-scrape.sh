@@ -2,7 +2,9 @@
 # A real Prometheus (Debian's `prometheus` package) scrapes a fresh
 # `lkm serve --dev` after a known sequence of `lkm client` calls, and its
 # query API must give back exactly the counts those calls make. Also checks
-# deploy/prometheus.yml with promtool and that every query of
+# deploy/prometheus.yml and deploy/alerts.yml with promtool (and runs the
+# alert rules' unit tests, deploy/alerts-test.yml), loads the alert rules
+# into the Prometheus under test, and checks that every query of
 # deploy/grafana-dashboard.json is valid PromQL.
 # Everything runs on free loopback ports with its data in a temporary
 # folder; no network once the package is installed.
@@ -90,6 +92,8 @@ global:
   scrape_interval: 1s
   scrape_timeout: 1s
   evaluation_interval: 1s
+rule_files:
+  - $PWD/deploy/alerts.yml
 scrape_configs:
   - job_name: lkm
     static_configs:
@@ -117,6 +121,10 @@ for line in open(cli_results):
 
 r = subprocess.run(["promtool", "check", "config", prom_config], capture_output=True, text=True)
 check(f"promtool check config {prom_config}", r.returncode == 0, r.stdout + r.stderr)
+r = subprocess.run(["promtool", "check", "rules", "deploy/alerts.yml"], capture_output=True, text=True)
+check("promtool check rules deploy/alerts.yml", r.returncode == 0, r.stdout + r.stderr)
+r = subprocess.run(["promtool", "test", "rules", "deploy/alerts-test.yml"], capture_output=True, text=True)
+check("promtool test rules deploy/alerts-test.yml", r.returncode == 0, r.stdout + r.stderr)
 
 
 def query(expr):
@@ -224,6 +232,10 @@ rest = [
     ("sum(lkm_audit_entries_total)", lambda v: v == 12, "== 12"),
     ("min(lkm_audit_oldest_entry_timestamp_seconds)",
      lambda v: int(start) - 5 <= v <= now + 5, "within this run"),
+    ("max(lkm_audit_oldest_entry_age_seconds)",
+     lambda v: 0 <= v <= now - int(start) + 5, "within this run"),
+    ("sum(lkm_audit_pruned_by_size_total)", lambda v: v == 0, "== 0"),
+    ("min(lkm_audit_retention_max_age_seconds)", lambda v: v == 365 * 86400, "== 365 days"),
 ]
 for expr, ok, text in rest:
     try:
@@ -231,6 +243,25 @@ for expr, ok, text in rest:
         check(f"{expr} {text}", got is not None and ok(got), f"got {got}")
     except RuntimeError as e:
         check(f"{expr} {text}", False, str(e))
+
+# The alert rules are loaded, healthy, and none fires on this quiet node.
+try:
+    deadline = time.time() + 10
+    while True:
+        with urllib.request.urlopen(f"{prom}/api/v1/rules?type=alert", timeout=5) as resp:
+            groups = json.load(resp)["data"]["groups"]
+        rules = [r for g in groups for r in g["rules"]]
+        # Health is "unknown" until the rules' first evaluation.
+        if time.time() > deadline or (rules and all(r.get("health") != "unknown" for r in rules)):
+            break
+        time.sleep(0.2)
+    check("deploy/alerts.yml loads: 3 alert rules", len(rules) == 3, f"{len(rules)}")
+    check("every alert rule evaluates", all(r.get("health") == "ok" for r in rules),
+          str([(r["name"], r.get("health"), r.get("lastError")) for r in rules]))
+    check("no audit alert fires", all(r.get("state") == "inactive" for r in rules),
+          str([(r["name"], r.get("state")) for r in rules]))
+except (OSError, KeyError, ValueError) as e:
+    check("deploy/alerts.yml loads", False, str(e))
 
 # Every dashboard query parses and runs, with "All" for the node variable.
 with open(dashboard) as f:

@@ -15,6 +15,7 @@ pub mod metrics;
 pub mod objects;
 pub mod ops;
 pub mod pki;
+mod private_files;
 pub mod seal;
 pub mod server;
 pub mod store;

@@ -3,8 +3,12 @@
 //! prunes and leaves a chain that still verifies.
 
 mod common;
+#[path = "common/restart.rs"]
+mod restart;
 
-use lkm::audit::{self, Draft, Entry, Filter, Format, Retention};
+use lkm::audit::{
+    self, Draft, Entry, Filter, Format, Gap, Head, HeadToken, MacKey, Retention, Span,
+};
 use lkm::kmip::{Operation, ProtocolVersion, RequestBatchItem, RequestHeader, RequestMessage, tag};
 use lkm::store::{Cf, Command, Durability, Store};
 use lkm::ttlv::Item;
@@ -232,7 +236,13 @@ async fn verify_names_the_broken_link() {
     let (dir, _, _) = workload().await;
     let (ok, said) = verify_tampered(dir.path(), |_| {});
     assert!(ok, "{said}");
-    assert!(said.contains("audit log intact: 13 entries"), "{said}");
+    // With no server to ask, only links: and it says so.
+    assert!(
+        said.contains("audit log links intact")
+            && said.contains("MACs NOT checked")
+            && said.contains("13 entries 1 to 13 checked"),
+        "{said}"
+    );
 
     // An edited entry: the next one no longer links to it.
     let (ok, said) = verify_tampered(dir.path(), |s| {
@@ -298,20 +308,37 @@ fn retention_prunes_by_age_and_size_and_the_chain_still_verifies() {
     assert_eq!(before.written(), 200);
     let size = before.bytes;
 
-    // Nothing is old enough and the log is under its size: nothing goes.
     let now = audit::now_ms();
-    assert_eq!(store.prune_audit(&Retention::default(), now).unwrap(), 0);
-
-    // By size: keep about half.
     let half = Retention {
         max_bytes: size / 2,
         ..Retention::default()
     };
-    let pruned = store.prune_audit(&half, now).unwrap();
+    // Sealed (no audit key), nothing is pruned: a checkpoint without its
+    // MAC could hide a cut at the start of the log.
+    assert_eq!(store.prune_audit(&half, now).unwrap().removed, 0);
+    store.unlock_audit(&ROOT, "test-cluster");
+
+    // Nothing is old enough and the log is under its size: nothing goes.
+    assert_eq!(
+        store
+            .prune_audit(&Retention::default(), now)
+            .unwrap()
+            .removed,
+        0
+    );
+
+    // By size: keep about half. All of them are younger than the
+    // retention age, so all are counted as pushed out by size.
+    let outcome = store.prune_audit(&half, now).unwrap();
+    let pruned = outcome.removed;
     assert!((95..=105).contains(&pruned), "{pruned}");
+    assert_eq!(outcome.by_size, pruned);
+    assert_eq!(store.audit_pruned_by_size.get(), pruned);
+    assert!(outcome.newest_by_size_ms.is_some_and(|t| t <= now));
     let head = store.audit_head();
+    // Half, plus the prune's own entry (its MAC, and what it accounts for).
     assert!(
-        head.bytes <= size / 2 + 200,
+        head.bytes <= size / 2 + 600,
         "{} > {}",
         head.bytes,
         size / 2
@@ -320,14 +347,26 @@ fn retention_prunes_by_age_and_size_and_the_chain_still_verifies() {
     let report = audit::verify(&store).unwrap();
     assert_eq!(report.broken, None, "{report:?}");
     assert_eq!(report.pruned, pruned);
-    // The pruning is itself in the log, as its newest entry.
+    // The pruning is itself in the log, as its newest entry, and says
+    // that history went for lack of room.
     let last = entries(&store).pop().unwrap();
     assert_eq!(last.draft.operation, "AuditPrune");
     assert_eq!(last.seq, 201);
+    let detail = last.draft.detail.clone().unwrap_or_default();
+    assert!(detail.contains("because the log was over"), "{detail}");
+    // With the key, MACs and the MACed checkpoint check too.
+    let key = MacKey::derive(&ROOT, "test-cluster").unwrap();
+    let report = audit::verify_with(&store, Some(&key), None).unwrap();
+    assert_eq!(report.broken, None, "{report:?}");
+    assert_eq!(report.authenticated, report.entries);
 
-    // By age: a year and a day later everything but the newest goes.
+    // By age: a year and a day later everything but the newest goes; none
+    // of that is "by size".
     let later = now + 366 * 86_400_000;
-    store.prune_audit(&Retention::default(), later).unwrap();
+    let by_age = store.prune_audit(&Retention::default(), later).unwrap();
+    assert!(by_age.removed > 0);
+    assert_eq!(by_age.by_size, 0);
+    assert_eq!(store.audit_pruned_by_size.get(), pruned);
     let left = entries(&store);
     assert_eq!(
         left.len(),
@@ -412,4 +451,415 @@ fn client_chosen_uids_cannot_bloat_or_forge_entries() {
     let text = String::from_utf8(out).unwrap();
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.contains("a\\nforged line"), "{text}");
+}
+
+const ROOT: [u8; 32] = [7; 32];
+
+fn commit_n(store: &Store, operation: &str, n: usize) {
+    for _ in 0..n {
+        store
+            .commit(
+                &Command::default(),
+                &Draft::new("cn:test", operation),
+                Durability::Written,
+            )
+            .unwrap();
+    }
+}
+
+fn head_of(store: &Store) -> Head {
+    serde_json::from_slice(&store.get(Cf::Meta, b"audit/head").unwrap().unwrap()).unwrap()
+}
+
+fn set_meta_json(store: &Store, key: &[u8], value: &serde_json::Value) {
+    let mut c = Command::default();
+    c.put(Cf::Meta, key.to_vec(), serde_json::to_vec(value).unwrap());
+    store.apply(&c).unwrap();
+}
+
+#[test]
+fn macs_vouch_for_sealed_entries_and_the_report_names_what_nothing_vouches_for() {
+    let dir = tempfile::tempdir().unwrap();
+    let key = MacKey::derive(&ROOT, "c1").unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        store.unlock_audit(&ROOT, "c1");
+        commit_n(&store, "Get", 3); // 1-3, with MACs
+        store.lock_audit();
+        commit_n(&store, "Get", 2); // 4-5, sealed
+        store.unlock_audit(&ROOT, "c1");
+        commit_n(&store, "Get", 1); // 6 vouches for 4-5
+        let all = entries(&store);
+        for e in &all {
+            assert_eq!(e.mac.is_some(), !(4..=5).contains(&e.seq), "{e:?}");
+        }
+        assert_eq!(
+            all[5].gap,
+            Some(Gap {
+                inherited: None,
+                sealed: Some(Span { first: 4, last: 5 })
+            })
+        );
+        let r = audit::verify_with(&store, Some(&key), None).unwrap();
+        assert_eq!(r.broken, None, "{r:?}");
+        assert!(r.macs_checked);
+        assert_eq!((r.entries, r.authenticated), (6, 6));
+        assert!(r.unauthenticated.is_empty(), "{r:?}");
+        assert_eq!(r.macs_since, Some(1));
+        // Without the key: links only, and the report says so.
+        assert!(!audit::verify(&store).unwrap().macs_checked);
+        // Another cluster's key: no MAC checks.
+        let other = MacKey::derive(&ROOT, "c2").unwrap();
+        let r = audit::verify_with(&store, Some(&other), None).unwrap();
+        let b = r.broken.unwrap();
+        assert_eq!(b.seq, 1);
+        assert!(
+            b.problem.contains("MAC that does not check"),
+            "{}",
+            b.problem
+        );
+    }
+    // A run that is never unsealed writes entries 7 and 8 ...
+    {
+        let store = Store::open(dir.path()).unwrap();
+        commit_n(&store, "Get", 2);
+    }
+    // ... and while the server is stopped someone changes entry 8 (it has
+    // no MAC to break) and the head to match.
+    {
+        let store = Store::open(dir.path()).unwrap();
+        rewrite(&store, 8, |e| e.draft.actor = "cn:someone-else".into());
+        let mut head = head_of(&store);
+        head.prev = audit::hash(&store.get(Cf::Audit, &8u64.to_be_bytes()).unwrap().unwrap());
+        let mut c = Command::default();
+        c.put(Cf::Meta, b"audit/head".to_vec(), head.encode());
+        store.apply(&c).unwrap();
+    }
+    let store = Store::open(dir.path()).unwrap();
+    commit_n(&store, "Get", 1); // 9, this run's, sealed
+    store.unlock_audit(&ROOT, "c1");
+    commit_n(&store, "Get", 1); // 10: found 7-8, wrote 9
+    assert_eq!(
+        entries(&store).pop().unwrap().gap,
+        Some(Gap {
+            inherited: Some(Span { first: 7, last: 8 }),
+            sealed: Some(Span { first: 9, last: 9 })
+        })
+    );
+    let r = audit::verify_with(&store, Some(&key), None).unwrap();
+    assert_eq!(r.broken, None, "{r:?}");
+    assert_eq!((r.entries, r.authenticated), (10, 8));
+    assert_eq!(r.unauthenticated.len(), 1, "{r:?}");
+    let u = &r.unauthenticated[0];
+    assert_eq!((u.first, u.last), (7, 8));
+    assert!(u.why.contains("found without a MAC"), "{}", u.why);
+
+    // Pruning (by size: everything but the newest) writes a MACed checkpoint.
+    let tiny = Retention {
+        max_bytes: 1,
+        ..Retention::default()
+    };
+    let outcome = store.prune_audit(&tiny, audit::now_ms()).unwrap();
+    assert_eq!((outcome.removed, outcome.by_size), (9, 9));
+    let r = audit::verify_with(&store, Some(&key), None).unwrap();
+    assert_eq!(r.broken, None, "{r:?}");
+    assert_eq!(r.pruned, 9);
+    // A checkpoint moved by someone without the key does not pass ...
+    let raw = store.get(Cf::Meta, b"audit/checkpoint").unwrap().unwrap();
+    let checkpoint: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+    let mut moved = checkpoint.clone();
+    moved["pruned"] = serde_json::json!(2);
+    set_meta_json(&store, b"audit/checkpoint", &moved);
+    let b = audit::verify_with(&store, Some(&key), None)
+        .unwrap()
+        .broken
+        .unwrap();
+    assert!(
+        b.problem.contains("checkpoint's MAC does not check"),
+        "{}",
+        b.problem
+    );
+    // ... nor one without a MAC, since MACs began before what it covers.
+    let mut stripped = checkpoint.clone();
+    stripped.as_object_mut().unwrap().remove("mac");
+    set_meta_json(&store, b"audit/checkpoint", &stripped);
+    let b = audit::verify_with(&store, Some(&key), None)
+        .unwrap()
+        .broken
+        .unwrap();
+    assert!(b.problem.contains("carries no MAC"), "{}", b.problem);
+}
+
+/// An entry as someone without the key would write it: no MAC, no gap.
+fn without_mac(e: &Entry) -> Entry {
+    let mut v = serde_json::to_value(e).unwrap();
+    let o = v.as_object_mut().unwrap();
+    o.remove("mac");
+    o.remove("gap");
+    serde_json::from_value(v).unwrap()
+}
+
+/// Rewrites the whole log, its head and checkpoint consistently with plain
+/// SHA-256 links, as anyone with write access to the store could, with
+/// `change` applied to each entry.
+fn rewrite_whole_log(store: &Store, change: impl Fn(&mut Entry)) {
+    let mut head = head_of(store);
+    let mut prev = match store.get(Cf::Meta, b"audit/checkpoint").unwrap() {
+        Some(raw) => {
+            let c: serde_json::Value = serde_json::from_slice(&raw).unwrap();
+            c["hash"].as_str().unwrap().to_owned()
+        }
+        None => audit::GENESIS.to_owned(),
+    };
+    let mut c = Command::default();
+    let mut bytes = 0;
+    for e in entries(store) {
+        let mut e = without_mac(&e);
+        e.prev = prev;
+        change(&mut e);
+        let raw = e.encode();
+        prev = audit::hash(&raw);
+        bytes += raw.len() as u64;
+        c.put(Cf::Audit, e.seq.to_be_bytes().to_vec(), raw);
+    }
+    head.prev = prev;
+    head.bytes = bytes;
+    c.put(Cf::Meta, b"audit/head".to_vec(), head.encode());
+    store.apply(&c).unwrap();
+}
+
+/// Cuts the log after entry `keep`, the head moved back to match.
+fn truncate_log(store: &Store, keep: u64) {
+    let mut head = head_of(store);
+    let mut c = Command::default();
+    let mut bytes = 0;
+    let mut prev = String::new();
+    for seq in head.first_seq..head.next_seq {
+        let raw = store.get(Cf::Audit, &seq.to_be_bytes()).unwrap().unwrap();
+        if seq <= keep {
+            bytes += raw.len() as u64;
+            prev = audit::hash(&raw);
+        } else {
+            c.delete(Cf::Audit, seq.to_be_bytes().to_vec());
+        }
+    }
+    head.next_seq = keep + 1;
+    head.prev = prev;
+    head.bytes = bytes;
+    c.put(Cf::Meta, b"audit/head".to_vec(), head.encode());
+    store.apply(&c).unwrap();
+}
+
+async fn some_operations(server: &common::TestServer, n: usize) {
+    let mut c = server.client(ProtocolVersion::new(2, 1)).await;
+    let uids = common::create_keys(&mut c, n).await;
+    for u in &uids {
+        c.call(Operation::Get, common::uid_payload(u))
+            .await
+            .unwrap();
+    }
+}
+
+fn verify_cli(data: &Path, extra: &[&str]) -> (bool, String) {
+    let data = data.to_str().unwrap();
+    let mut args = vec!["audit", "verify", "--data", data];
+    args.extend_from_slice(extra);
+    restart::lkm(&args)
+}
+
+/// Exports the head the server vouches for now; returns it and its file.
+fn export_head(data: &Path, keep: &Path) -> (HeadToken, String) {
+    let file = keep.join("head.json");
+    let arg = file.to_str().unwrap().to_owned();
+    let (ok, said) = verify_cli(data, &["--export-head", &arg]);
+    assert!(ok, "{said}");
+    assert!(said.contains("head written to"), "{said}");
+    let head = serde_json::from_str(&std::fs::read_to_string(&file).unwrap()).unwrap();
+    (head, arg)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_server_catches_a_whole_log_rewritten_with_plain_sha256() {
+    let server = restart::start_kept().await;
+    some_operations(&server, 3).await;
+    let data = server.dir.path().to_owned();
+    // The server checks its log, with its key.
+    let (ok, said) = verify_cli(&data, &[]);
+    assert!(ok, "{said}");
+    assert!(
+        said.contains("audit log intact") && said.contains("with their MACs"),
+        "{said}"
+    );
+    assert!(!said.contains("NOT AUTHENTICATED"), "{said}");
+    let keep = tempfile::tempdir().unwrap();
+    let (head, head_arg) = export_head(&data, keep.path());
+
+    // Stopped, the whole log is rewritten as an attacker would: an entry
+    // changed, every link recomputed, the head to match.
+    let dir = restart::stop(server).await;
+    let attack = |dir: &Path| {
+        let store = Store::open(&dir.join("store")).unwrap();
+        rewrite_whole_log(&store, |e| {
+            if e.seq == 3 {
+                e.draft.actor = "cn:someone-else".into();
+            }
+        });
+    };
+    attack(dir.path());
+    // Links alone cannot tell.
+    let (ok, said) = verify_cli(&data, &[]);
+    assert!(ok && said.contains("links only"), "{said}");
+
+    // The server, unsealed again, can: MACs began at entry 1, and the
+    // entries carry none now.
+    let server = restart::restart(dir).await;
+    some_operations(&server, 1).await;
+    let (ok, said) = verify_cli(&data, &[]);
+    assert!(!ok, "{said}");
+    assert!(
+        said.contains("broken at entry 1")
+            && said.contains("a MAC is missing where one is required"),
+        "{said}"
+    );
+
+    // Done again, with the record of where MACs began deleted too, before
+    // the server writes anything: the store then looks like one from
+    // before MACs, which the server can only report as not authenticated
+    // ... but the head exported earlier shows the rewrite.
+    let dir = restart::stop(server).await;
+    attack(dir.path());
+    {
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        let mut c = Command::default();
+        c.delete(Cf::Meta, b"audit/mac-since".to_vec());
+        store.apply(&c).unwrap();
+    }
+    let server = restart::restart(dir).await;
+    some_operations(&server, 1).await;
+    let (ok, said) = verify_cli(&data, &[]);
+    assert!(
+        ok && said.contains("NOT AUTHENTICATED: entries 1 to"),
+        "{said}"
+    );
+    let (ok, said) = verify_cli(&data, &["--expect-head", &head_arg]);
+    assert!(!ok, "{said}");
+    assert!(
+        said.contains(&format!("rewritten: entry {}", head.seq)),
+        "{said}"
+    );
+    drop(restart::stop(server).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exported_head_catches_truncation_and_forgery() {
+    let server = restart::start_kept().await;
+    some_operations(&server, 3).await;
+    let data = server.dir.path().to_owned();
+    let keep = tempfile::tempdir().unwrap();
+    let (head, head_arg) = export_head(&data, keep.path());
+    assert!(head.seq >= 7, "{head:?}");
+
+    // History goes on; the exported head is still in it.
+    some_operations(&server, 2).await;
+    let (ok, said) = verify_cli(&data, &["--expect-head", &head_arg]);
+    assert!(ok, "{said}");
+    assert!(
+        said.contains(&format!("(entry {}) is in the chain", head.seq)),
+        "{said}"
+    );
+
+    // A head no server made.
+    let forged_file = keep.path().join("forged.json");
+    let mut forged = head.clone();
+    forged.seq -= 1;
+    std::fs::write(&forged_file, serde_json::to_string(&forged).unwrap()).unwrap();
+    let (ok, said) = verify_cli(&data, &["--expect-head", forged_file.to_str().unwrap()]);
+    assert!(!ok && said.contains("MAC does not check"), "{said}");
+
+    // The log cut back to before the exported head, consistently.
+    let dir = restart::stop(server).await;
+    {
+        let store = Store::open(&dir.path().join("store")).unwrap();
+        truncate_log(&store, head.seq - 2);
+    }
+    // Without the head, nothing shows it: the chain that is left holds.
+    let (ok, said) = verify_cli(&data, &[]);
+    assert!(ok, "{said}");
+    let (ok, said) = verify_cli(&data, &["--expect-head", &head_arg]);
+    assert!(
+        !ok && said.contains("truncated: the log ends at entry"),
+        "{said}"
+    );
+    let server = restart::restart(dir).await;
+    let (ok, said) = verify_cli(&data, &["--expect-head", &head_arg]);
+    assert!(
+        !ok && said.contains("truncated: the log ends at entry"),
+        "{said}"
+    );
+    // Grown again past the head's entry: still named a truncation.
+    some_operations(&server, 2).await;
+    let (ok, said) = verify_cli(&data, &["--expect-head", &head_arg]);
+    assert!(!ok, "{said}");
+    assert!(
+        said.contains(&format!("truncated: entry {} was written after", head.seq)),
+        "{said}"
+    );
+    drop(restart::stop(server).await);
+}
+
+#[test]
+fn a_log_from_before_macs_still_verifies_and_is_reported_unauthenticated() {
+    // What lkm wrote before MACs: entries without a MAC, and a retention
+    // checkpoint without one (entries 1-4 pruned, as the old code did).
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = Store::open(dir.path()).unwrap();
+        commit_n(&store, "Get", 10);
+        let mut head = head_of(&store);
+        let fourth = store.get(Cf::Audit, &4u64.to_be_bytes()).unwrap().unwrap();
+        let mut c = Command::default();
+        for seq in 1..=4u64 {
+            let raw = store.get(Cf::Audit, &seq.to_be_bytes()).unwrap().unwrap();
+            head.bytes -= raw.len() as u64;
+            c.delete(Cf::Audit, seq.to_be_bytes().to_vec());
+        }
+        head.first_seq = 5;
+        c.put(Cf::Meta, b"audit/head".to_vec(), head.encode());
+        c.put(
+            Cf::Meta,
+            b"audit/checkpoint".to_vec(),
+            serde_json::to_vec(&serde_json::json!({
+                "through_seq": 4, "hash": audit::hash(&fourth), "pruned": 4, "at_ms": 1
+            }))
+            .unwrap(),
+        );
+        store.apply(&c).unwrap();
+    }
+    // The new code opens it, gets the key at unseal, and goes on.
+    let store = Store::open(dir.path()).unwrap();
+    store.unlock_audit(&ROOT, "c1");
+    commit_n(&store, "Get", 2);
+    let key = MacKey::derive(&ROOT, "c1").unwrap();
+    let r = audit::verify_with(&store, Some(&key), None).unwrap();
+    assert_eq!(r.broken, None, "{r:?}");
+    assert_eq!((r.entries, r.authenticated, r.pruned), (8, 2, 4));
+    assert_eq!(r.macs_since, Some(11));
+    assert_eq!(r.unauthenticated.len(), 1, "{r:?}");
+    assert_eq!(
+        (r.unauthenticated[0].first, r.unauthenticated[0].last),
+        (5, 10)
+    );
+    // Pruning now writes a checkpoint with a MAC, and the log still holds.
+    store
+        .prune_audit(
+            &Retention {
+                max_bytes: 1,
+                ..Retention::default()
+            },
+            audit::now_ms(),
+        )
+        .unwrap();
+    let r = audit::verify_with(&store, Some(&key), None).unwrap();
+    assert_eq!(r.broken, None, "{r:?}");
+    assert!(r.unauthenticated.is_empty(), "{r:?}");
 }

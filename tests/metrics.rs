@@ -62,6 +62,9 @@ async fn a_scrape_counts_exactly_what_was_done() {
         "lkm_tls_handshakes_total 1",
         // Init, then one entry per batch item.
         "lkm_audit_entries_total 5",
+        // Nothing pushed out for lack of room; a year's retention.
+        "lkm_audit_pruned_by_size_total 0",
+        "lkm_audit_retention_max_age_seconds 31536000",
     ] {
         assert!(
             body.lines().any(|l| l == line),
@@ -85,6 +88,9 @@ async fn a_scrape_counts_exactly_what_was_done() {
     assert!(value("lkm_kmip_sent_bytes_total ") > 100.0);
     assert!(value("lkm_store_size_bytes ") >= 0.0);
     assert!(value("lkm_audit_oldest_entry_timestamp_seconds ") > 1.7e9);
+    // The log began a moment ago.
+    let age = value("lkm_audit_oldest_entry_age_seconds ");
+    assert!((0.0..60.0).contains(&age), "{age}");
 }
 
 #[tokio::test]

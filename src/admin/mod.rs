@@ -6,7 +6,7 @@
 
 mod transfer;
 
-use crate::audit::Draft;
+use crate::audit::{self, Draft, HeadToken, Report};
 use crate::keystore::{KeyStore, SealStatus};
 use crate::seal::shares::ShareFile;
 use serde::{Deserialize, Serialize};
@@ -39,6 +39,12 @@ pub enum AdminRequest {
         from: Option<String>,
         uid: Option<String>,
         to: String,
+    },
+    /// Checks the audit log with the audit key (links, MACs, and a head
+    /// exported earlier, if given) and answers with a new head token.
+    AuditVerify {
+        #[serde(default)]
+        expect_head: Option<HeadToken>,
     },
 }
 
@@ -82,9 +88,47 @@ pub struct AdminResponse {
     pub ok: bool,
     pub message: String,
     pub status: StatusView,
+    /// The answer to [`AdminRequest::AuditVerify`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audit: Option<AuditVerdict>,
+}
+
+/// What the server found in its audit log, and the head it vouches for
+/// (only when the chain holds and the store is unsealed).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct AuditVerdict {
+    pub report: Report,
+    pub head: Option<HeadToken>,
+}
+
+/// Runs the server-side verify; the error is the broken link, with the
+/// verdict still given back.
+fn audit_verify(
+    keystore: &KeyStore,
+    expect: Option<&HeadToken>,
+    verdict: &mut Option<AuditVerdict>,
+) -> Result<String, String> {
+    let (report, head) = audit::verify_live(keystore.store(), expect).map_err(|e| e.to_string())?;
+    let summary = match &report.broken {
+        Some(b) => Err(format!(
+            "audit log broken at entry {}: {}",
+            b.seq, b.problem
+        )),
+        None if !report.macs_checked => Ok(format!(
+            "audit log links hold ({} entries); MACs not checked: the store is sealed",
+            report.entries
+        )),
+        None => Ok(format!(
+            "audit log intact: {} entries, {} authenticated by MACs",
+            report.entries, report.authenticated
+        )),
+    };
+    *verdict = Some(AuditVerdict { report, head });
+    summary
 }
 
 fn answer(keystore: &KeyStore, req: &AdminRequest) -> AdminResponse {
+    let mut verdict = None;
     let result = match req {
         AdminRequest::Status => Ok("status".to_owned()),
         AdminRequest::Seal => {
@@ -97,6 +141,9 @@ fn answer(keystore: &KeyStore, req: &AdminRequest) -> AdminResponse {
             .map_err(|e| e.to_string()),
         AdminRequest::TransferOwner { from, uid, to } => {
             transfer::run(keystore, from.as_deref(), uid.as_deref(), to)
+        }
+        AdminRequest::AuditVerify { expect_head } => {
+            audit_verify(keystore, expect_head.as_ref(), &mut verdict)
         }
         // Parse errors never quote the input (it holds the share); they
         // name what is wrong, and the share's index when it has one.
@@ -116,6 +163,7 @@ fn answer(keystore: &KeyStore, req: &AdminRequest) -> AdminResponse {
         AdminRequest::Unseal { .. } => Some("Unseal"),
         AdminRequest::Seal => Some("Seal"),
         AdminRequest::TransferOwner { .. } => Some("TransferOwner"),
+        AdminRequest::AuditVerify { .. } => Some("AuditVerify"),
         AdminRequest::Status | AdminRequest::RotateKek => None,
     };
     if let Some(action) = action {
@@ -134,11 +182,13 @@ fn answer(keystore: &KeyStore, req: &AdminRequest) -> AdminResponse {
             ok: true,
             message,
             status,
+            audit: verdict,
         },
         Err(message) => AdminResponse {
             ok: false,
             message,
             status,
+            audit: verdict,
         },
     }
 }
@@ -239,6 +289,7 @@ pub fn serve(
                             ok: false,
                             message: format!("bad admin request: {e}"),
                             status: keystore.status().into(),
+                            audit: None,
                         }),
                     },
                     Err(_) => None,

@@ -2,7 +2,7 @@
 //! and what retention has kept. The head is stored in `meta` in the same
 //! batch as each entry, so reopening the store is one read, not a scan.
 
-use super::{Draft, Entry, hash};
+use super::{Draft, Entry, Gap, MacKey, hash};
 use serde::{Deserialize, Serialize};
 
 /// `prev` of the first entry ever written.
@@ -45,19 +45,37 @@ pub struct Checkpoint {
     pub pruned: u64,
     /// When the last pruning ran, Unix milliseconds.
     pub at_ms: i64,
+    /// HMAC of the fields above with the audit key: pruning runs only
+    /// while the store is unsealed, so without a key no one can move the
+    /// checkpoint to hide entries cut from the start of the log. Absent on
+    /// checkpoints written by lkm before MACs existed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mac: Option<String>,
 }
 
 impl Head {
     /// Places a draft at the end of the chain: the entry's bytes and the
     /// head after it. Nothing changes until the caller has written both.
-    pub fn append(&self, draft: &Draft, now_ms: i64) -> (u64, Vec<u8>, Head) {
-        let entry = Entry {
+    /// With the audit key the entry carries a MAC, and `gap` (what the
+    /// MAC-less entries just before it are, if there are any).
+    pub fn append(
+        &self,
+        draft: &Draft,
+        now_ms: i64,
+        key: Option<(&MacKey, Option<Gap>)>,
+    ) -> (u64, Vec<u8>, Head) {
+        let mut entry = Entry {
             seq: self.next_seq,
             time: rfc3339(now_ms),
             time_ms: now_ms,
             draft: draft.clone(),
             prev: self.prev.clone(),
+            gap: key.and_then(|(_, gap)| gap),
+            mac: None,
         };
+        if let Some((key, _)) = key {
+            entry.mac = Some(key.entry(&entry.encode()));
+        }
         let bytes = entry.encode();
         let next = Head {
             next_seq: self.next_seq + 1,

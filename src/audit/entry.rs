@@ -39,6 +39,65 @@ pub struct Entry {
     /// Hash of the entry before this one (or of the checkpoint's last pruned
     /// entry, or 64 zeros for the first entry ever).
     pub prev: String,
+    /// On the first entry written with the key after entries without a
+    /// MAC: what those entries are (see [`Gap`]).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub gap: Option<Gap>,
+    /// HMAC-SHA256, with the audit key, of the stored entry without this
+    /// field; absent on entries written while the store was sealed (and by
+    /// lkm before MACs existed). Through `prev`, a MAC that checks also
+    /// vouches for every entry before this one.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub mac: Option<String>,
+}
+
+/// The entries without a MAC just before the entry that carries this: a
+/// server that gets the key writes, in its first entry with a MAC, which
+/// of them it wrote itself while sealed (it vouches for those) and which
+/// it found in the store (nobody vouches for those: they were written
+/// before MACs existed, or by an earlier run that was never unsealed, or
+/// by someone who altered the store while the server was stopped).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Gap {
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub inherited: Option<Span>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub sealed: Option<Span>,
+}
+
+/// Entries `first` to `last`, both included.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Span {
+    pub first: u64,
+    pub last: u64,
+}
+
+impl Span {
+    /// The span from `first` to `last`, if it holds any entry.
+    pub fn new(first: u64, last: u64) -> Option<Span> {
+        (first <= last).then_some(Span { first, last })
+    }
+}
+
+impl Gap {
+    /// The entries the gap accounts for, from the first to the last.
+    pub fn span(&self) -> Option<Span> {
+        match (self.inherited, self.sealed) {
+            (Some(i), Some(s)) => Some(Span {
+                first: i.first,
+                last: s.last,
+            }),
+            (one, other) => one.or(other),
+        }
+    }
+
+    /// Whether the two parts follow each other without a hole.
+    pub fn contiguous(&self) -> bool {
+        match (self.inherited, self.sealed) {
+            (Some(i), Some(s)) => i.last.checked_add(1) == Some(s.first),
+            _ => true,
+        }
+    }
 }
 
 /// At most this many uids are kept per entry: a Locate may find thousands.
@@ -92,6 +151,15 @@ impl Entry {
 
     pub fn decode(bytes: &[u8]) -> Result<Entry, serde_json::Error> {
         serde_json::from_slice(bytes)
+    }
+
+    /// The bytes a MAC covers: the entry as stored, without its MAC.
+    pub(crate) fn unmaced(&self) -> Vec<u8> {
+        Entry {
+            mac: None,
+            ..self.clone()
+        }
+        .encode()
     }
 
     /// One line for people: time, actor, peer, operation, result, uids.

@@ -2,7 +2,13 @@
 //! one [`Entry`] to the store's `audit` column family. Entries are chained:
 //! each carries the SHA-256 of the one before, so an edited, inserted or
 //! deleted entry breaks the chain where it happened, and [`verify`] names
-//! that place. An entry that records a change is written in the same
+//! that place. Links alone can be recomputed by anyone who can write the
+//! store, so entries written while the store is unsealed also carry a MAC
+//! under a key derived from the root key ([`MacKey`]), which only the
+//! unsealed server can check ([`verify_live`]); it also hands out a
+//! [`HeadToken`] for operators to keep outside the store, which later
+//! proves the history up to it was neither rewritten nor cut short. An
+//! entry that records a change is written in the same
 //! atomic batch as the change, so an acknowledged write always has its
 //! entry. Entries hold identities, addresses, operation names and object
 //! uids; never key bytes, names or other attribute values.
@@ -10,6 +16,7 @@
 mod chain;
 mod entry;
 mod export;
+mod mac;
 mod retention;
 mod scope;
 mod verify;
@@ -18,16 +25,19 @@ pub use chain::now_ms;
 pub(crate) use chain::rfc3339;
 pub use chain::{Checkpoint, GENESIS, Head};
 pub(crate) use entry::escape_controls;
-pub use entry::{Draft, Entry};
+pub use entry::{Draft, Entry, Gap, Span};
 pub use export::{Filter, Format, export};
-pub use retention::Retention;
+pub use mac::{DeriveError, HeadToken, MacKey, Since};
+pub use retention::{Pruned, Retention};
 pub use scope::Scope;
 pub(crate) use verify::read_meta;
-pub use verify::{Break, Report, verify};
+pub use verify::{Break, Report, Unauthenticated, verify, verify_live, verify_with};
 
 /// Store keys of the audit state in the `meta` column family.
 pub(crate) const META_HEAD: &[u8] = b"audit/head";
 pub(crate) const META_CHECKPOINT: &[u8] = b"audit/checkpoint";
+/// Where MACs began (see [`Since`]).
+pub(crate) const META_SINCE: &[u8] = b"audit/mac-since";
 
 /// The key of entry `seq` in the `audit` column family: big-endian, so
 /// keys sort in sequence order.

@@ -1,17 +1,22 @@
 //! `lkm audit export` and `lkm audit verify`: read the activity log out of
 //! a store, beside a running server or from a copy, without unsealing it.
+//! Verify asks the running server when there is one: only it, unsealed,
+//! holds the key that checks the entries' MACs and signs heads.
 
-use crate::audit::{self, Filter, Format};
+use crate::admin::{self, AdminRequest, AuditVerdict};
+use crate::audit::{self, Filter, Format, HeadToken, Report};
 use crate::store::Store;
 use clap::{Args, Subcommand};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 #[derive(Subcommand)]
 pub enum AuditCommand {
     /// Print entries, oldest first.
     Export(ExportArgs),
-    /// Check the hash chain from the oldest kept entry to the newest.
-    Verify(StoreArgs),
+    /// Check the audit log. Through the admin socket of the running server
+    /// (unsealed): links, every entry's MAC, and a head exported earlier.
+    /// With no server answering, or --offline: links only, from the files.
+    Verify(VerifyArgs),
 }
 
 #[derive(Args)]
@@ -19,6 +24,26 @@ pub struct StoreArgs {
     /// Data directory (the store is DATA/store).
     #[arg(long, default_value = "lkm-data")]
     data: PathBuf,
+}
+
+#[derive(Args)]
+pub struct VerifyArgs {
+    #[command(flatten)]
+    store: StoreArgs,
+    /// The running server's admin socket [default: DATA/admin/lkm.sock].
+    #[arg(long)]
+    socket: Option<PathBuf>,
+    /// Read the store's files even if a server answers: links only.
+    #[arg(long, conflicts_with_all = ["socket", "export_head"])]
+    offline: bool,
+    /// Write the head the server vouches for to FILE: keep it outside the
+    /// store, and give it back later with --expect-head.
+    #[arg(long, value_name = "FILE")]
+    export_head: Option<PathBuf>,
+    /// A head exported earlier: verify fails if the log was rewritten or
+    /// cut short since (or the file was forged).
+    #[arg(long, value_name = "FILE")]
+    expect_head: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -68,26 +93,120 @@ fn export(args: ExportArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn verify(args: StoreArgs) -> Result<(), String> {
-    let store = open(&args)?;
-    let report = audit::verify(&store).map_err(|e| e.to_string())?;
+fn verify(args: VerifyArgs) -> Result<(), String> {
+    let expect = args.expect_head.as_deref().map(read_head).transpose()?;
+    let socket = args
+        .socket
+        .clone()
+        .unwrap_or_else(|| admin::default_socket(&args.store.data));
+    // A server answers on the socket: it verifies, with its key. A given
+    // --socket must answer; the default one may be absent (stopped server).
+    let live = !args.offline
+        && (args.socket.is_some() || std::os::unix::net::UnixStream::connect(&socket).is_ok());
+    if !live {
+        if args.export_head.is_some() {
+            return Err(format!(
+                "no server answers on {}: only the running, unsealed server can make a head to export",
+                socket.display()
+            ));
+        }
+        let store = open(&args.store)?;
+        let report =
+            audit::verify_with(&store, None, expect.as_ref()).map_err(|e| e.to_string())?;
+        return print_report(&report, expect.is_some());
+    }
+    let answer = admin::request(
+        &socket,
+        &AdminRequest::AuditVerify {
+            expect_head: expect.clone(),
+        },
+    )?;
+    let Some(AuditVerdict { report, head }) = answer.audit else {
+        return Err(answer.message);
+    };
+    let printed = print_report(&report, expect.is_some());
+    if let Some(h) = &head {
+        println!(
+            "head: cluster {}, entry {}, hash {} (vouched for by the server at {})",
+            h.cluster_id,
+            h.seq,
+            h.hash,
+            audit::rfc3339(h.time_ms)
+        );
+    }
+    if let Some(path) = &args.export_head {
+        let Some(h) = &head else {
+            printed?;
+            return Err(if report.macs_checked {
+                "no head to export: the log is empty".into()
+            } else {
+                "no head to export: the server is sealed, so it cannot vouch for one".into()
+            });
+        };
+        write_head(path, h)?;
+        println!(
+            "head written to {}: keep it outside the store, and check against it with --expect-head",
+            path.display()
+        );
+    }
+    printed
+}
+
+/// Prints what verify found; an error when the log is broken.
+fn print_report(report: &Report, expected: bool) -> Result<(), String> {
     let range = match (report.first_seq, report.last_seq) {
         (Some(a), Some(b)) => format!("entries {a} to {b}"),
         _ => "no entries".into(),
     };
-    match report.broken {
-        None => {
-            println!(
-                "audit log intact: {} {range} checked; {} removed earlier by retention",
-                report.entries, report.pruned
-            );
-            Ok(())
-        }
-        Some(b) => Err(format!(
+    if let Some(b) = &report.broken {
+        return Err(format!(
             "audit log broken at entry {}: {} ({} entries before it hold)",
             b.seq, b.problem, report.entries
-        )),
+        ));
     }
+    if report.macs_checked {
+        println!(
+            "audit log intact: {} {range} checked, with their MACs; {} authenticated; {} removed earlier by retention",
+            report.entries, report.authenticated, report.pruned
+        );
+        if let Some(s) = report.macs_since {
+            println!("MACs began at entry {s}");
+        }
+        for u in &report.unauthenticated {
+            println!(
+                "NOT AUTHENTICATED: entries {} to {}: {}",
+                u.first, u.last, u.why
+            );
+        }
+    } else {
+        println!(
+            "audit log links intact (links only: MACs NOT checked; that needs the running, unsealed server): {} {range} checked; {} removed earlier by retention",
+            report.entries, report.pruned
+        );
+        if expected {
+            println!("the exported head's own MAC is NOT checked offline");
+        }
+    }
+    if let Some(h) = &report.head {
+        println!("{h}");
+    }
+    Ok(())
+}
+
+fn read_head(path: &Path) -> Result<HeadToken, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    serde_json::from_str(&text).map_err(|e| {
+        format!(
+            "{}: not a head exported by `lkm audit verify` ({e})",
+            path.display()
+        )
+    })
+}
+
+fn write_head(path: &Path, head: &HeadToken) -> Result<(), String> {
+    let mut text = serde_json::to_string_pretty(head).map_err(|e| e.to_string())?;
+    text.push('\n');
+    std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 /// Unix milliseconds of an RFC 3339 time or a date (midnight UTC).

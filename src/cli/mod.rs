@@ -118,6 +118,23 @@ pub fn run() -> i32 {
     }
 }
 
+/// Creates DATA and DATA/store with mode 0700 (the sealed records, the
+/// audit log and, in dev mode, the unseal share and the PKI live there).
+/// A DATA that already existed is left as it is; the returned warning
+/// says so when its group or others have access.
+pub(crate) fn create_data_dir(data: &std::path::Path) -> Result<Option<String>, String> {
+    for dir in [data.to_owned(), data.join("store")] {
+        crate::private_files::create_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    }
+    Ok(crate::private_files::open_to_others(data).map(|mode| {
+        format!(
+            "the data directory {} has mode {mode:o}: group and others can read what it holds \
+             (chmod 700 it unless that is meant)",
+            data.display()
+        )
+    }))
+}
+
 fn certs(cmd: CertsCommand) -> Result<(), String> {
     match cmd {
         CertsCommand::Init { dir, force } => {

@@ -61,8 +61,11 @@ pub fn init(args: InitArgs) -> Result<(), String> {
         .unwrap_or(shares::default_threshold(args.shares));
     // Refused before any folder is made.
     shares::check_threshold(threshold, args.shares).map_err(|e| e.to_string())?;
-    std::fs::create_dir_all(&args.share_out)
+    crate::private_files::create_dir(&args.share_out)
         .map_err(|e| format!("{}: {e}", args.share_out.display()))?;
+    if let Some(w) = super::create_data_dir(&args.data)? {
+        eprintln!("lkm: warning: {w}");
+    }
     let store = args.data.join("store");
     let keystore = KeyStore::open(&store)
         .map_err(|e| format!("{e} (is a server running on {}?)", args.data.display()))?;

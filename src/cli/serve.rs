@@ -45,6 +45,9 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         config.metrics_listen = m;
     }
     init_logging(&config);
+    if let Some(w) = super::create_data_dir(&config.data_dir)? {
+        warn!("{w}");
+    }
     if args.dev {
         prepare_dev(&mut config)?;
     }
@@ -153,6 +156,16 @@ fn prepare_dev(config: &mut Config) -> Result<(), String> {
     if !crate::pki::is_complete(&certs) {
         crate::pki::init(&certs, false).map_err(|e| format!("dev PKI: {e}"))?;
         info!(dir = %certs.display(), "generated a development PKI");
+    }
+    // Dev certificates last a year: say so before clients start failing.
+    if let Some(end) = crate::pki::server_cert_ending(&certs, time::OffsetDateTime::now_utc()) {
+        warn!(
+            not_after = %end,
+            "the development server certificate in {} expires within 30 days or has expired: \
+             run `lkm certs init --dir {} --force` for a new PKI",
+            certs.display(),
+            certs.display()
+        );
     }
     config.tls = TlsConfig::in_dir(&certs);
     Ok(())

@@ -3,7 +3,8 @@
 //! the MEK never stored, only split into Shamir shares.
 //!
 //! ```text
-//! record  --AES-GCM(KEK vN, aad = uid|record version|N)-->  objects CF
+//! record  --AES-GCM(one-time key from KEK vN and a salt,
+//!                  aad = uid|record version|N)-->            objects CF
 //! keyring --AES-GCM(root key)-->                             meta "keyring"
 //! root    --AES-GCM(MEK)-->                                  meta "root"
 //! MEK     --Shamir K of n-->                                 share files
@@ -299,7 +300,11 @@ impl KeyStore {
             "cluster {}: {shares} shares, {threshold} needed to unseal",
             split.cluster_id
         ));
-        self.store.commit(&c, &draft, Durability::Synced)?;
+        // The Init entry is the first with a MAC: the log is authenticated from its start.
+        self.store.unlock_audit(root.as_ref(), &split.cluster_id);
+        let written = self.store.commit(&c, &draft, Durability::Synced);
+        self.store.lock_audit();
+        written?;
         info!(cluster = %split.cluster_id, shares, threshold, "store initialized");
         *state = SealState::sealed(record);
         Ok(files)
@@ -396,8 +401,11 @@ impl KeyStore {
                 *first_given = None;
                 let (keyring, root) = self.open_hierarchy(&record.split, &taken)?;
                 drop(taken);
-                // Before anyone can look anything up: a store of an
-                // earlier build gets its index rebuilt, once.
+                self.store
+                    .unlock_audit(root.as_ref(), &record.split.cluster_id);
+                // Before anyone can look anything up (and with the audit
+                // key, for its entry): a store of an earlier build gets its
+                // index rebuilt, once.
                 self.reindex_if_needed(&keyring)?;
                 info!(cluster = %record.split.cluster_id, kek_versions = ?keyring.versions(), "unsealed");
                 *state = SealState::Unsealed {
@@ -445,6 +453,7 @@ impl KeyStore {
     /// Forgets the keys: the store is sealed again until K shares arrive.
     pub fn seal(&self) {
         let mut state = self.write_state();
+        self.store.lock_audit();
         if let SealState::Unsealed { record, .. } | SealState::Sealed { record, .. } = &*state {
             *state = SealState::sealed(record.clone());
         }

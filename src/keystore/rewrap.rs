@@ -2,7 +2,9 @@
 //! order, re-seal those under an older KEK with the newest one, and keep
 //! the position in the store (in the same batch as the records moved), so a
 //! restart resumes where it stopped. When the walk completes, the older
-//! KEK versions are retired from the ring.
+//! KEK versions are retired from the ring. The walk also re-seals records
+//! still in an older record format under the newest KEK (stores written
+//! before format 2), so after a rotation every record is current.
 
 use super::{KeyStore, KeyStoreError, record};
 use crate::store::{Cf, Command};
@@ -42,7 +44,7 @@ impl KeyStore {
                 .map_err(|_| KeyStoreError::Meta("an object key is not a uid".into()))?
                 .to_owned();
             let h = record::header(value).map_err(|e| Self::record_error(&uid, e))?;
-            if h.kek_version == current {
+            if h.kek_version == current && h.format == record::FORMAT {
                 continue;
             }
             let _guard = self.stripe(&uid);

@@ -43,6 +43,10 @@ pub struct Metrics {
     audit_entries: IntCounter,
     audit_bytes: IntGauge,
     audit_oldest: IntGauge,
+    /// Age of the oldest entry kept: for alerts when history is shorter
+    /// (pruned by size) or longer (pruning stopped) than intended.
+    audit_oldest_age: IntGauge,
+    audit_max_age: IntGauge,
 }
 
 impl Metrics {
@@ -50,6 +54,7 @@ impl Metrics {
     pub fn new(keystore: &KeyStore) -> Result<Metrics, prometheus::Error> {
         let registry = Registry::new();
         registry.register(Box::new(keystore.store().write_seconds.clone()))?;
+        registry.register(Box::new(keystore.store().audit_pruned_by_size.clone()))?;
         let counter = |name: &str, help: &str| -> Result<IntCounter, prometheus::Error> {
             let c = IntCounter::new(name, help)?;
             registry.register(Box::new(c.clone()))?;
@@ -82,6 +87,14 @@ impl Metrics {
         let audit_oldest = gauge(
             "lkm_audit_oldest_entry_timestamp_seconds",
             "Unix time of the oldest audit entry kept",
+        )?;
+        let audit_oldest_age = gauge(
+            "lkm_audit_oldest_entry_age_seconds",
+            "Age of the oldest audit entry kept, in seconds (0 with none)",
+        )?;
+        let audit_max_age = gauge(
+            "lkm_audit_retention_max_age_seconds",
+            "How long audit entries are meant to be kept (audit.max_age_days), in seconds",
         )?;
         let handshake_failures = IntCounterVec::new(
             Opts::new(
@@ -159,7 +172,14 @@ impl Metrics {
             audit_entries,
             audit_bytes,
             audit_oldest,
+            audit_oldest_age,
+            audit_max_age,
         })
+    }
+
+    /// Exports the configured retention age, for alerts to compare with.
+    pub fn set_audit_retention(&self, retention: &crate::audit::Retention) {
+        self.audit_max_age.set(retention.max_age_ms() / 1000);
     }
 
     fn render(&self, keystore: &KeyStore) -> String {
@@ -177,6 +197,9 @@ impl Metrics {
             .set(i64::try_from(head.bytes).unwrap_or(i64::MAX));
         self.audit_oldest
             .set(head.oldest_ms.map_or(0, |ms| ms / 1000));
+        self.audit_oldest_age.set(head.oldest_ms.map_or(0, |ms| {
+            crate::audit::now_ms().saturating_sub(ms).max(0) / 1000
+        }));
         if let Ok(counts) = keystore.object_counts() {
             for (t, s, n) in counts {
                 self.objects.with_label_values(&[&t, &s]).set(n);

@@ -16,6 +16,14 @@ const RECORD: Tag = 0x7F_FF01;
 const OWNER: Tag = 0x7F_FF02;
 const OWNER_NAME: Tag = 0x7F_FF03;
 
+/// How deep a stored record may nest. A record holds what a request
+/// carried, one or more levels shallower than it was in the request, so
+/// this is the largest request depth the configuration accepts
+/// (`limits.max_depth` ≤ 256): anything accepted can be read back. A
+/// smaller bound would leave such an object unreadable, and with it every
+/// Locate that meets it.
+pub(crate) const RECORD_MAX_DEPTH: usize = 256;
+
 #[derive(Clone, Debug, PartialEq)]
 pub struct ManagedObject {
     pub uid: String,
@@ -76,9 +84,13 @@ impl ManagedObject {
     }
 
     pub fn decode(bytes: &[u8]) -> Result<ManagedObject, RecordError> {
+        // Size and item count are left unbounded: a record reaches here
+        // only after its seal authenticated it, so it is what the server
+        // itself wrote, and a cap the writes do not share would make
+        // records that grew over many requests unreadable.
         let limits = Limits {
             max_message_size: usize::MAX,
-            max_depth: 64,
+            max_depth: RECORD_MAX_DEPTH,
             max_items: usize::MAX,
         };
         let item = ttlv::decode(bytes, &limits).map_err(|e| RecordError(e.to_string()))?;
@@ -170,5 +182,37 @@ mod tests {
             destroyed
         );
         assert!(ManagedObject::decode(b"junk").is_err());
+    }
+
+    /// An attribute spanning `levels` levels: structures around one text.
+    fn nested(levels: usize) -> Item {
+        (1..levels).fold(Item::text(tag::NAME_VALUE, "deep"), |inner, _| {
+            Item::structure(tag::ATTRIBUTE, vec![inner])
+        })
+    }
+
+    #[test]
+    fn records_as_deep_as_the_deepest_accepted_request_read_back() {
+        // The deepest request the configuration allows ...
+        let mut config = crate::config::Config::default();
+        config.limits.max_depth = RECORD_MAX_DEPTH;
+        assert!(config.validate().is_ok());
+        config.limits.max_depth = RECORD_MAX_DEPTH + 1;
+        assert!(config.validate().is_err());
+        // ... holds attributes spanning at most RECORD_MAX_DEPTH - 4 levels
+        // (message, batch item, payload and attributes are above them);
+        // in the record only two levels are (record, attributes).
+        for levels in [100, RECORD_MAX_DEPTH - 4] {
+            let o = ManagedObject {
+                uid: "u-deep".into(),
+                object_type: ObjectType::SecretData,
+                state: State::PreActive,
+                owner: "ab".repeat(32),
+                owner_name: "client".into(),
+                attributes: vec![nested(levels)],
+                object: None,
+            };
+            assert_eq!(ManagedObject::decode(&o.encode()).unwrap(), o, "{levels}");
+        }
     }
 }

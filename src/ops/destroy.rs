@@ -1,5 +1,7 @@
 //! Destroy: the key material is erased; the metadata stays, so audits and
-//! Locate by state can still see that the object existed.
+//! Locate by state can still see that the object existed. The record's
+//! older versions, which still hold the material (sealed), are then
+//! compacted out of the store's files in the background.
 
 use super::{Context, not_found, now, requested_uid, response, update_owned};
 use crate::kmip::tag;
@@ -28,5 +30,6 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
         o.set_attribute(Item::date_time(tag::LAST_CHANGE_DATE, t));
         Ok(())
     })?;
+    ctx.keystore.store().erase_later(o.uid.as_bytes());
     Ok(response(vec![Item::text(tag::UNIQUE_IDENTIFIER, o.uid)]))
 }

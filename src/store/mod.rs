@@ -10,10 +10,12 @@ use rocksdb::{
     ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
 };
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::{Condvar, Mutex};
 use thiserror::Error;
 
+mod erase;
 mod journal;
 
 /// Object records: uid -> sealed record.
@@ -160,6 +162,14 @@ pub struct Store {
     failed: std::sync::atomic::AtomicBool,
     /// Time to write a batch and, for durable ones, until it is on disk.
     pub write_seconds: prometheus::Histogram,
+    /// Audit entries younger than the retention age that pruning removed
+    /// because the log was over its size limit.
+    pub audit_pruned_by_size: prometheus::IntCounter,
+    /// Objects whose older record versions are to leave the store's files
+    /// (see [`Store::erase_old_versions`]).
+    erase: Mutex<BTreeSet<Vec<u8>>>,
+    /// Woken when an object is queued in `erase`.
+    pub erase_pending: tokio::sync::Notify,
 }
 
 /// Whether a commit waits for the disk.
@@ -264,6 +274,11 @@ impl Store {
             ]),
         )
         .map_err(|e| StoreError::Corrupt(e.to_string()))?;
+        let audit_pruned_by_size = prometheus::IntCounter::new(
+            "lkm_audit_pruned_by_size_total",
+            "Audit entries younger than audit.max_age_days removed because the log was over audit.max_bytes",
+        )
+        .map_err(|e| StoreError::Corrupt(e.to_string()))?;
         let store = Store {
             db,
             path: path.to_owned(),
@@ -273,6 +288,9 @@ impl Store {
             written: Condvar::new(),
             failed: std::sync::atomic::AtomicBool::new(false),
             write_seconds,
+            audit_pruned_by_size,
+            erase: Mutex::new(BTreeSet::new()),
+            erase_pending: tokio::sync::Notify::new(),
         };
         if let Some(head) = audit::read_meta::<Head>(&store, audit::META_HEAD)? {
             store
@@ -300,6 +318,15 @@ impl Store {
 
     pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.db.get_cf(self.cf(cf)?, key)?)
+    }
+
+    /// The store as it is now, unchanged by later writes while it is held:
+    /// for reads that must see several keys at one moment (audit verify).
+    pub fn snapshot(&self) -> Snapshot<'_> {
+        Snapshot {
+            store: self,
+            snap: self.db.snapshot(),
+        }
     }
 
     /// Writes the command as one atomic batch and returns once the WAL is
@@ -391,5 +418,38 @@ impl Store {
             out.push((k, v));
         }
         Ok(out)
+    }
+}
+
+/// A consistent view of the store at one moment (see [`Store::snapshot`]).
+pub struct Snapshot<'a> {
+    store: &'a Store,
+    snap: rocksdb::Snapshot<'a>,
+}
+
+impl Snapshot<'_> {
+    pub fn get(&self, cf: Cf, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.snap.get_cf(self.store.cf(cf)?, key)?)
+    }
+
+    /// Calls `visit` with each key and value of `cf` from `start` on, in
+    /// key order, until it returns false.
+    pub fn each<E: From<StoreError>>(
+        &self,
+        cf: Cf,
+        start: &[u8],
+        mut visit: impl FnMut(&[u8], &[u8]) -> Result<bool, E>,
+    ) -> Result<(), E> {
+        let handle = self.store.cf(cf)?;
+        for kv in self
+            .snap
+            .iterator_cf(handle, IteratorMode::From(start, Direction::Forward))
+        {
+            let (k, v) = kv.map_err(StoreError::from)?;
+            if !visit(&k, &v)? {
+                break;
+            }
+        }
+        Ok(())
     }
 }
