@@ -395,7 +395,8 @@ impl KeyStore {
                 *first_given = None;
                 let (keyring, root) = self.open_hierarchy(&record.split, &taken)?;
                 drop(taken);
-                self.store.unlock_audit(root.as_ref(), &record.split.cluster_id);
+                self.store
+                    .unlock_audit(root.as_ref(), &record.split.cluster_id);
                 info!(cluster = %record.split.cluster_id, kek_versions = ?keyring.versions(), "unsealed");
                 *state = SealState::Unsealed {
                     record,
