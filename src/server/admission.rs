@@ -87,6 +87,7 @@ impl Admission {
     /// Admits a new connection from `source`, evicting others if a budget
     /// is full; returns its ticket and the evictions made.
     pub(crate) fn admit(self: &Arc<Self>, source: IpAddr) -> (Ticket, Vec<Eviction>) {
+        let source = source_of(source);
         let mut st = self.lock();
         let mut evictions = Vec::new();
         if st.by_source.get(&source).copied().unwrap_or(0) >= self.max_per_source
@@ -130,6 +131,22 @@ impl Admission {
     #[cfg(test)]
     pub(crate) fn pending(&self) -> usize {
         self.lock().pending.len()
+    }
+}
+
+/// The "source" a per-source budget counts: the IPv4 address, or the
+/// IPv6 /64 (one host is given a whole /64, so single v6 addresses would
+/// let it open as many budgets as it likes).
+fn source_of(ip: IpAddr) -> IpAddr {
+    match ip {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => {
+                let s = v6.segments();
+                IpAddr::from([s[0], s[1], s[2], s[3], 0, 0, 0, 0])
+            }
+        },
+        v4 => v4,
     }
 }
 
@@ -215,6 +232,19 @@ mod tests {
         assert!(!s2.evicted.is_cancelled() && !s3.evicted.is_cancelled());
         assert!(!other.evicted.is_cancelled());
         assert_eq!(a.pending(), 3);
+    }
+
+    #[test]
+    fn an_ipv6_slash_64_is_one_source() {
+        let a = Admission::new(100, 2);
+        let v6 = |last: u16| IpAddr::from([0x2001, 0xdb8, 1, 2, 0, 0, 0, last]);
+        let (first, _) = a.admit(v6(1));
+        let (_second, _) = a.admit(v6(2));
+        let (_third, e) = a.admit(v6(3));
+        assert_eq!(e, vec![Eviction::PerSource]);
+        assert!(first.evicted.is_cancelled());
+        let (_other, e) = a.admit(IpAddr::from([0x2001, 0xdb8, 1, 3, 0, 0, 0, 1]));
+        assert!(e.is_empty());
     }
 
     #[test]

@@ -38,17 +38,23 @@ pub(crate) struct Connection<S> {
 /// closed the connection.
 pub(crate) trait PeerGone {
     /// Completes once the peer has closed (or reset) the connection; never
-    /// completes while it may still be there, or if it has sent more bytes
-    /// (a pipelined request, read after the answer).
+    /// while it may still be there. Bytes it sent (a pipelined request, read
+    /// after the answer) are left in place.
     fn peer_gone(&self) -> impl std::future::Future<Output = ()> + Send;
 }
 
 impl PeerGone for tokio_rustls::server::TlsStream<tokio::net::TcpStream> {
     async fn peer_gone(&self) {
-        let mut probe = [0u8; 1];
-        match self.get_ref().0.peek(&mut probe).await {
-            Ok(0) | Err(_) => {}
-            Ok(_) => std::future::pending().await,
+        let tcp = self.get_ref().0;
+        loop {
+            match tcp.ready(tokio::io::Interest::READABLE).await {
+                // The peer's FIN (after a close_notify or not) or a reset.
+                Err(_) => return,
+                Ok(r) if r.is_read_closed() || r.is_error() => return,
+                // Bytes wait (a pipelined request, or a close_notify whose
+                // FIN is on its way): nothing is consumed; look again.
+                Ok(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+            }
         }
     }
 }

@@ -432,17 +432,17 @@ async fn handshake(
     tcp: TcpStream,
 ) -> Result<Result<tokio_rustls::server::TlsStream<TcpStream>, HandshakeFailure>, Unadmitted> {
     let evicted = &pending.ticket.evicted;
-    let mut probe = [0u8; 1];
     tokio::select! {
         _ = evicted.cancelled() => return Err(Unadmitted::Evicted),
         _ = shutdown.cancelled() => return Err(Unadmitted::Shutdown),
-        r = tokio::time::timeout(limits.first_byte_timeout(), tcp.peek(&mut probe)) => {
-            if r.is_err() {
-                return Err(Unadmitted::Silent);
-            }
+        r = tokio::time::timeout(limits.first_byte_timeout(), client_hello(&tcp)) => match r {
+            Err(_) => return Err(Unadmitted::Silent),
+            // A whole ClientHello record: no longer idle.
+            Ok(true) => pending.ticket.spoke(),
+            // Closed, or not TLS: the handshake fails at once.
+            Ok(false) => {}
         }
     }
-    pending.ticket.spoke();
     tokio::select! {
         _ = evicted.cancelled() => Err(Unadmitted::Evicted),
         _ = shutdown.cancelled() => Err(Unadmitted::Shutdown),
@@ -452,6 +452,33 @@ async fn handshake(
             Err(_) => Err(HandshakeFailure::Timeout),
         }),
     }
+}
+
+/// Waits, without consuming anything, until a whole TLS handshake record
+/// (the ClientHello) has arrived; false if the connection closed or does
+/// not start like TLS. One byte, or a header, does not count: a flood that
+/// drips a byte and stalls stays "idle" and is evicted first.
+async fn client_hello(tcp: &TcpStream) -> bool {
+    const HANDSHAKE: u8 = 0x16;
+    let mut buf = vec![0u8; 5 + (1 << 14)];
+    for _ in 0..10_000 {
+        let n = match tcp.peek(&mut buf).await {
+            Ok(0) | Err(_) => return false,
+            Ok(n) => n,
+        };
+        if buf[0] != HANDSHAKE {
+            return false;
+        }
+        if n >= 5 {
+            let len = usize::from(u16::from_be_bytes([buf[3], buf[4]]));
+            if n >= 5 + len.min(1 << 14) {
+                return true;
+            }
+        }
+        // Part of the record is here: peek again once more may have come.
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    false
 }
 
 enum HandshakeFailure {
