@@ -14,7 +14,15 @@ type Key = (String, String, Option<String>, Vec<String>);
 
 pub(crate) struct Collapser {
     window_ms: i64,
-    bursts: Mutex<HashMap<Key, Burst>>,
+    bursts: Mutex<Bursts>,
+}
+
+#[derive(Default)]
+struct Bursts {
+    open: HashMap<Key, Burst>,
+    /// Summaries of bursts that closed when a new one took their place,
+    /// waiting for [`Collapser::closed`]: no count is ever dropped.
+    summaries: Vec<Draft>,
 }
 
 struct Burst {
@@ -31,7 +39,7 @@ impl Collapser {
     pub(crate) fn new(window_ms: i64) -> Collapser {
         Collapser {
             window_ms,
-            bursts: Mutex::new(HashMap::new()),
+            bursts: Mutex::new(Bursts::default()),
         }
     }
 
@@ -44,16 +52,17 @@ impl Collapser {
             draft.reason.clone(),
             draft.uids.clone(),
         );
-        let mut bursts = self.bursts.lock().unwrap_or_else(|p| p.into_inner());
-        if let Some(b) = bursts.get_mut(&key)
+        let mut guard = self.bursts.lock().unwrap_or_else(|p| p.into_inner());
+        let bursts = &mut *guard;
+        if let Some(b) = bursts.open.get_mut(&key)
             && now_ms - b.started_ms < self.window_ms
         {
             b.repeats += 1;
             b.last_ms = now_ms;
             return false;
         }
-        if bursts.len() < MAX_BURSTS || bursts.contains_key(&key) {
-            bursts.insert(
+        if bursts.open.len() < MAX_BURSTS || bursts.open.contains_key(&key) {
+            let ended = bursts.open.insert(
                 key,
                 Burst {
                     first: draft.clone(),
@@ -62,6 +71,9 @@ impl Collapser {
                     repeats: 0,
                 },
             );
+            bursts
+                .summaries
+                .extend(ended.as_ref().and_then(Burst::summary));
         }
         true
     }
@@ -69,25 +81,33 @@ impl Collapser {
     /// The summary entries of the bursts whose window has closed by
     /// `now_ms` (all of them with `now_ms` = i64::MAX, at shutdown).
     pub(crate) fn closed(&self, now_ms: i64) -> Vec<Draft> {
-        let mut bursts = self.bursts.lock().unwrap_or_else(|p| p.into_inner());
-        let mut out = Vec::new();
-        bursts.retain(|_, b| {
+        let mut guard = self.bursts.lock().unwrap_or_else(|p| p.into_inner());
+        let bursts = &mut *guard;
+        let mut out = std::mem::take(&mut bursts.summaries);
+        bursts.open.retain(|_, b| {
             if now_ms.saturating_sub(b.started_ms) < self.window_ms {
                 return true;
             }
-            if b.repeats > 0 {
-                let mut d = b.first.clone();
-                d.detail = Some(format!(
-                    "the same failure {} more times from {} to {} (collapsed into this entry)",
-                    b.repeats,
-                    crate::audit::rfc3339(b.started_ms),
-                    crate::audit::rfc3339(b.last_ms)
-                ));
-                out.push(d);
-            }
+            out.extend(b.summary());
             false
         });
         out
+    }
+}
+
+impl Burst {
+    /// The entry that counts the repeats, if there were any.
+    fn summary(&self) -> Option<Draft> {
+        (self.repeats > 0).then(|| {
+            let mut d = self.first.clone();
+            d.detail = Some(format!(
+                "the same failure {} more times from {} to {} (collapsed into this entry)",
+                self.repeats,
+                crate::audit::rfc3339(self.started_ms),
+                crate::audit::rfc3339(self.last_ms)
+            ));
+            d
+        })
     }
 }
 
@@ -125,5 +145,18 @@ mod tests {
         // After the window a repeat starts a new burst, written in full.
         assert!(c.admit(&failure("u1"), 1_001));
         assert!(c.closed(i64::MAX).is_empty());
+        // A burst replaced before anyone collected it keeps its count.
+        assert!(c.admit(&failure("u3"), 5_000));
+        assert!(!c.admit(&failure("u3"), 5_001));
+        assert!(c.admit(&failure("u3"), 6_001));
+        let summaries = c.closed(6_002);
+        assert_eq!(summaries.len(), 1);
+        assert!(
+            summaries[0]
+                .detail
+                .as_deref()
+                .unwrap()
+                .contains("1 more times")
+        );
     }
 }
