@@ -42,12 +42,7 @@ fn work_of_item(op: Operation, payload: Option<&Item>) -> u64 {
                 i.as_enumeration().map(u64::from)
             });
             // Lengths may come from a named template: assume the largest.
-            let bits = find_all(payload, tag::CRYPTOGRAPHIC_LENGTH, |i| {
-                i.as_integer().and_then(|b| u64::try_from(b).ok())
-            })
-            .into_iter()
-            .max()
-            .unwrap_or(4096);
+            let bits = lengths(payload).into_iter().max().unwrap_or(4096);
             let rsa = algorithms.is_empty() || algorithms.contains(&u64::from(RSA));
             match (rsa, bits) {
                 (false, _) => 5,
@@ -70,15 +65,13 @@ fn work_of_item(op: Operation, payload: Option<&Item>) -> u64 {
             .into_iter()
             .max()
             .unwrap_or(1);
-            let bytes = find_all(payload, tag::CRYPTOGRAPHIC_LENGTH, |i| {
-                i.as_integer().and_then(|b| u64::try_from(b).ok())
-            })
-            .into_iter()
-            .max()
-            .unwrap_or(256)
-                / 8;
+            // No length given (a template's): the longest one allowed.
+            let bytes = lengths(payload)
+                .into_iter()
+                .max()
+                .map_or(MAX_DERIVED_BYTES, |bits| bits / 8);
             let blocks = bytes.div_ceil(20).max(1);
-            1 + iterations.saturating_mul(blocks) / PBKDF2_ITERATIONS_PER_UNIT
+            1 + iterations.saturating_mul(blocks).min(MAX_PBKDF2_WORK) / PBKDF2_ITERATIONS_PER_UNIT
         }
         // Private-key arithmetic (RSA-4096 takes milliseconds).
         Operation::Sign | Operation::Decrypt | Operation::SignatureVerify => 5,
@@ -86,6 +79,24 @@ fn work_of_item(op: Operation, payload: Option<&Item>) -> u64 {
         Operation::Locate => 5,
         _ => 1,
     }
+}
+
+/// Derive Key's own bounds (`ops::derive_key`): the longest output, and
+/// the most PBKDF2 iterations times 20-byte blocks one item may ask.
+const MAX_DERIVED_BYTES: u64 = 64 * 1024;
+const MAX_PBKDF2_WORK: u64 = 10_000_000;
+
+/// Every Cryptographic Length in the payload, in bits: 2.x attributes
+/// and 1.x Attribute structures (name and value) alike.
+fn lengths(payload: Option<&Item>) -> Vec<u64> {
+    let as_bits = |i: &Item| i.as_integer().and_then(|b| u64::try_from(b).ok());
+    let mut out = find_all(payload, tag::CRYPTOGRAPHIC_LENGTH, as_bits);
+    out.extend(find_all(payload, tag::ATTRIBUTE, |a| {
+        (a.child(tag::ATTRIBUTE_NAME)?.as_text()? == "Cryptographic Length")
+            .then(|| a.child(tag::ATTRIBUTE_VALUE).and_then(as_bits))
+            .flatten()
+    }));
+    out
 }
 
 /// Every value of `t` anywhere in the payload, as `read` makes it.
@@ -293,9 +304,27 @@ mod tests {
                 .map(|_| (Operation::DeriveKey, pbkdf2(10_000_000)))
                 .collect(),
         );
-        assert!(work_of(&heavy) > 5_000_000);
+        // Each priced at Derive Key's own cap: two exceed the default budget.
+        assert_eq!(work_of(&heavy), 1000 * (1 + 10_000_000 / 3_000));
         let light = request(vec![(Operation::DeriveKey, pbkdf2(1_000))]);
         assert_eq!(work_of(&light), 1);
+        // A 1.x length (an Attribute structure) counts; none at all is
+        // priced as the longest output Derive Key allows.
+        let mut v1 = pbkdf2(1_000);
+        v1[2] = Item::structure(
+            tag::ATTRIBUTE,
+            vec![
+                Item::text(tag::ATTRIBUTE_NAME, "Cryptographic Length"),
+                Item::integer(tag::ATTRIBUTE_VALUE, 8 * 60_000),
+            ],
+        );
+        assert_eq!(work_of(&request(vec![(Operation::DeriveKey, v1)])), 1_001);
+        let mut no_length = pbkdf2(1_000);
+        no_length.pop();
+        assert_eq!(
+            work_of(&request(vec![(Operation::DeriveKey, no_length)])),
+            1 + 1_000 * 3_277 / 3_000
+        );
     }
 
     #[test]
