@@ -180,22 +180,26 @@ async fn a_batch_stops_when_its_client_goes_away() {
             .map(|_| (Operation::CreateKeyPair, rsa_pair(2048)))
             .collect(),
     );
-    // Send the request and leave without reading the answer.
+    // Send the request and leave politely (close_notify, then FIN)
+    // without reading the answer.
     let bytes = lkm::ttlv::encode(&m.to_item());
     let mut stream = common::raw(&server).await;
     stream.write_all(&bytes).await.unwrap();
     stream.flush().await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
+    stream.shutdown().await.unwrap();
     drop(stream);
     // Wait until the server stops making key pairs (bounded).
-    let mut last = -1;
-    for _ in 0..60 {
+    // Stable for 3 s: far longer than one RSA-2048 key generation.
+    let (mut last, mut stable) = (-1, 0);
+    for _ in 0..120 {
         tokio::time::sleep(Duration::from_millis(500)).await;
         let now = count(&server, "PrivateKey");
-        if now == last {
+        stable = if now == last { stable + 1 } else { 0 };
+        last = now;
+        if stable == 6 {
             break;
         }
-        last = now;
     }
     assert!(
         last < 40,
@@ -344,13 +348,25 @@ async fn batch_undo_never_reverts_a_change_made_meanwhile() {
     let mut admin = server.client(V21).await;
     for attempt in 0..3 {
         let key = uid_of(&c.call(Operation::Create, create_aes256()).await.unwrap());
-        // Activate, a slow item, then a failure that undoes the batch.
+        // Activate, slow items, a second change of the same key (so the
+        // record is at the version the batch's last write made, with the
+        // Revoke underneath it), then a failure that undoes the batch.
         let m = batch(
             BatchErrorContinuationOption::Undo,
             vec![
                 (Operation::Activate, uid(&key)),
                 (Operation::CreateKeyPair, rsa_pair(4096)),
                 (Operation::CreateKeyPair, rsa_pair(4096)),
+                (
+                    Operation::AddAttribute,
+                    vec![
+                        Item::text(tag::UNIQUE_IDENTIFIER, &key),
+                        Item::structure(
+                            tag::NEW_ATTRIBUTE,
+                            vec![Item::text(tag::DESCRIPTION, "bay 3")],
+                        ),
+                    ],
+                ),
                 (Operation::Get, uid("no-such-object")),
             ],
         );
@@ -374,14 +390,16 @@ async fn batch_undo_never_reverts_a_change_made_meanwhile() {
         let (back, r) = pending.await.unwrap();
         c = back;
         let r = r.unwrap();
-        if revoked.is_err() || r.items.len() != 4 {
+        if revoked.is_err() || r.items.len() != 5 {
             // The batch was done before the Revoke arrived: try again.
             assert!(attempt < 2, "could not interleave a Revoke: {revoked:?}");
             continue;
         }
-        assert_eq!(r.items[3].status, ResultStatus::OperationFailed);
-        // The Revoke (Compromised) stands; the Activate it followed is not
-        // reported as undone.
+        assert_eq!(r.items[4].status, ResultStatus::OperationFailed);
+        // The batch changed the key again after the Revoke...
+        assert_eq!(r.items[3].status, ResultStatus::Success, "{r:?}");
+        // ...yet the Revoke (Compromised) stands, and neither change of the
+        // key is reported as undone.
         let state = common::state_of(&mut c, &Item::text(tag::UNIQUE_IDENTIFIER, &key)).await;
         assert_eq!(state, Some(4), "the object is Compromised, as revoked");
         assert_eq!(r.items[0].status, ResultStatus::Success);

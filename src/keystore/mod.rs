@@ -644,6 +644,15 @@ impl KeyStore {
         Ok(Some((h.record_version, o)))
     }
 
+    /// An object with its record version (what a batch Undo compares).
+    pub fn load_with_version(
+        &self,
+        uid: &str,
+    ) -> Result<Option<(u64, ManagedObject)>, KeyStoreError> {
+        let keyring = self.keyring()?;
+        self.load_versioned(&keyring, uid)
+    }
+
     pub fn load(&self, uid: &str) -> Result<Option<ManagedObject>, KeyStoreError> {
         let keyring = self.keyring()?;
         Ok(self.load_versioned(&keyring, uid)?.map(|(_, o)| o))

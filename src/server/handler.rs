@@ -229,7 +229,7 @@ impl Handler {
         let _permit = if work >= budget::EXPENSIVE {
             match self
                 .expensive
-                .try_acquire(&identity.fingerprint, self.requests.max_expensive)
+                .try_acquire(&identity.owner, self.requests.max_expensive)
             {
                 Some(p) => Some(p),
                 None => {
@@ -421,8 +421,8 @@ impl Handler {
         let mut placeholder: Option<String> = None;
         // uid -> the object as it was before the batch (None: it did not exist).
         let mut before: Vec<(String, Option<ManagedObject>)> = Vec::new();
-        // uid -> the record version the batch's last write of it made.
-        let mut produced: HashMap<String, u64> = HashMap::new();
+        // uid -> the versions the batch's writes of it made, in order.
+        let mut produced: HashMap<String, Lineage> = HashMap::new();
         // Per answered item, the uids it wrote (for an honest undo report).
         let mut wrote: Vec<Vec<String>> = Vec::new();
         let mut items = req.items.iter();
@@ -436,10 +436,11 @@ impl Handler {
                 && op.is_some_and(|o| CHANGES_OBJECT.contains(&o))
                 && let Some(uid) = payload.as_ref().and_then(uid_in)
                 && !before.iter().any(|(u, _)| u == uid)
-                && let Ok(Some(o)) = ctx.keystore.load(uid)
+                && let Ok(Some((version, o))) = ctx.keystore.load_with_version(uid)
                 && (ctx.admin || ctx.identity.owns(&o.owner))
             {
                 before.push((uid.to_owned(), Some(o)));
+                produced.insert(uid.to_owned(), Lineage::from(version));
             }
             let scope = Scope::new(client.draft(op.map_or("Unknown", Operation::name)));
             let item_ctx = Context {
@@ -479,7 +480,12 @@ impl Handler {
             let result = self.record(ctx, &scope, payload.as_ref(), result);
             let versions = scope.versions();
             wrote.push(versions.iter().map(|(u, _)| u.clone()).collect());
-            produced.extend(versions);
+            for (uid, version) in versions {
+                produced
+                    .entry(uid)
+                    .or_insert_with(|| Lineage::from(version.saturating_sub(1)))
+                    .wrote(version);
+            }
             let failed = match result {
                 Ok(payload) => {
                     // Objects a key pair creation made count as created too;
@@ -567,7 +573,7 @@ impl Handler {
                 ),
             ));
         }
-        if !self.rate.take(&identity.fingerprint, req.items.len()) {
+        if !self.rate.take(&identity.owner, req.items.len()) {
             self.count_refusal("audit_rate");
             return Err(KmipError::new(
                 ResultReason::ServerLimitExceeded,
@@ -702,23 +708,56 @@ fn with_placeholder(
     Some(crate::ttlv::Item::structure(tag::REQUEST_PAYLOAD, children))
 }
 
+/// The record versions a batch saw and wrote of one object. Every write
+/// of the batch must follow the one before it (or the version the batch
+/// first read) with no gap: a gap is someone else's change in between,
+/// which an undo must not overwrite.
+struct Lineage {
+    last: u64,
+    written: bool,
+    interleaved: bool,
+}
+
+impl From<u64> for Lineage {
+    fn from(seen: u64) -> Lineage {
+        Lineage {
+            last: seen,
+            written: false,
+            interleaved: false,
+        }
+    }
+}
+
+impl Lineage {
+    fn wrote(&mut self, version: u64) {
+        self.interleaved |= version != self.last + 1;
+        self.last = version;
+        self.written = true;
+    }
+}
+
 /// Puts back, newest change first, every object the batch touched, if
-/// it is still as the batch left it (its record version is the one the
-/// batch's last write made): a change someone else made in the meantime,
-/// a Revoke or a Destroy, is never reverted. Returns the uids left as
-/// they are.
+/// nobody else changed it since the batch first read it: every version
+/// between was the batch's own, and the record is still at the last one.
+/// A change someone else made in the meantime, a Revoke or a Destroy, is
+/// never reverted. Returns the uids left as they are.
 fn undo(
     ctx: &Context<'_>,
     before: &[(String, Option<ManagedObject>)],
-    produced: &HashMap<String, u64>,
+    produced: &HashMap<String, Lineage>,
 ) -> Vec<String> {
     let mut kept = Vec::new();
     for (uid, earlier) in before.iter().rev() {
         // Never written by the batch (a failed change): nothing to undo.
-        let Some(version) = produced.get(uid) else {
+        let Some(lineage) = produced.get(uid).filter(|l| l.written) else {
             continue;
         };
-        match ctx.writer().restore_if(uid, earlier.as_ref(), *version) {
+        if lineage.interleaved {
+            tracing::warn!(uid = %uid, "batch undo left an object another request changed during the batch");
+            kept.push(uid.clone());
+            continue;
+        }
+        match ctx.writer().restore_if(uid, earlier.as_ref(), lineage.last) {
             Ok(()) => {}
             Err(crate::keystore::KeyStoreError::Changed { uid, .. }) => {
                 tracing::warn!(uid = %uid, "batch undo left an object changed by another request since");
