@@ -236,7 +236,7 @@ impl Default for LimitsConfig {
             request_deadline_ms: 20_000,
             max_response_size: 0,
             max_expensive_per_identity: 2,
-            audited_items_per_s: 2_000,
+            audited_items_per_s: 200,
             audited_items_burst: 20_000,
         }
     }

@@ -51,10 +51,6 @@ pub enum IdentityError {
     #[error("the client certificate cannot be parsed")]
     Unparsable,
     #[error(
-        "the client certificate has an empty subject, so auth.identity = \"subject\" cannot name its owner"
-    )]
-    EmptySubject,
-    #[error(
         "the client certificate has no {0} subject alternative name, which auth.identity = \"{0}\" needs"
     )]
     NoSan(&'static str),
@@ -104,10 +100,13 @@ impl Identity {
                 if parsed.is_none() {
                     return Err(IdentityError::Unparsable);
                 }
+                // A certificate with no subject (SAN-only) names nobody
+                // stable: it owns by fingerprint, as before owner keys.
                 if subject.is_empty() {
-                    return Err(IdentityError::EmptySubject);
+                    fingerprint.clone()
+                } else {
+                    format!("{SUBJECT}{subject}")
                 }
-                format!("{SUBJECT}{subject}")
             }
             san => {
                 let cert = parsed.as_ref().ok_or(IdentityError::Unparsable)?;
@@ -323,10 +322,9 @@ mod tests {
         p.distinguished_name = rcgen::DistinguishedName::new();
         let key = KeyPair::generate().unwrap();
         let empty = p.self_signed(&key).unwrap().der().to_vec();
-        assert_eq!(
-            Identity::from_certificate(&empty, IdentitySource::Subject),
-            Err(IdentityError::EmptySubject)
-        );
+        // No subject: owned by fingerprint, as before owner keys existed.
+        let by_fp = Identity::from_certificate(&empty, IdentitySource::Subject).unwrap();
+        assert_eq!(by_fp.owner, by_fp.fingerprint);
     }
 
     #[test]
