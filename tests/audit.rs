@@ -87,16 +87,7 @@ async fn workload() -> (tempfile::TempDir, Vec<String>, String) {
         .roundtrip(&[0x42, 0x00, 0x78, 0x01, 0, 0, 0, 8, 1, 2, 3, 4, 5, 6, 7, 8])
         .await;
     drop(c);
-    let common::TestServer {
-        handle,
-        keystore,
-        dir,
-        ..
-    } = server;
-    handle.shutdown();
-    handle.wait().await;
-    drop(keystore);
-    (dir, uids, key_hex)
+    (restart::stop(server).await, uids, key_hex)
 }
 
 fn find_bytes(item: &Item, t: lkm::ttlv::Tag) -> Option<Vec<u8>> {
@@ -197,19 +188,7 @@ fn verify_tampered(data: &Path, tamper: impl FnOnce(&Store)) -> (bool, String) {
         let store = Store::open(&copy.path().join("store")).unwrap();
         tamper(&store);
     }
-    let out = std::process::Command::new(common::lkm_binary())
-        .args(["audit", "verify", "--data"])
-        .arg(copy.path())
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    verify_cli(copy.path(), &[])
 }
 
 fn copy_dir(from: &Path, to: &Path) {

@@ -8,19 +8,21 @@ use lkm::kmip::{ObjectType, Operation, ProtocolVersion, ResultReason, tag};
 use lkm::server::tls::client_config;
 use lkm::ttlv::Item;
 
+/// A Name attribute: `name`, as an uninterpreted text string.
+fn name_attr(name: &str) -> Item {
+    Item::structure(
+        tag::NAME,
+        vec![
+            Item::text(tag::NAME_VALUE, name),
+            Item::enumeration(tag::NAME_TYPE, 1),
+        ],
+    )
+}
+
 fn register_secret(name: &str) -> Vec<Item> {
     vec![
         Item::enumeration(tag::OBJECT_TYPE, ObjectType::SecretData.value()),
-        Item::structure(
-            tag::ATTRIBUTES,
-            vec![Item::structure(
-                tag::NAME,
-                vec![
-                    Item::text(tag::NAME_VALUE, name),
-                    Item::enumeration(tag::NAME_TYPE, 1),
-                ],
-            )],
-        ),
+        Item::structure(tag::ATTRIBUTES, vec![name_attr(name)]),
         Item::structure(
             tag::SECRET_DATA,
             vec![
@@ -40,9 +42,17 @@ fn register_secret(name: &str) -> Vec<Item> {
     ]
 }
 
-async fn client_named(server: &common::TestServer, name: &str, version: ProtocolVersion) -> Client {
+/// A client speaking `version` with a certificate for `name` issued into
+/// `folder` (a folder per issue: the same name issued twice is a renewal,
+/// new key and serial).
+async fn client_speaking(
+    server: &common::TestServer,
+    folder: &str,
+    name: &str,
+    version: ProtocolVersion,
+) -> Client {
     let certs = server.certs();
-    let out = server.dir.path().join("issued");
+    let out = server.dir.path().join(folder);
     let crt = out.join(format!("{name}.crt"));
     if !crt.exists() {
         lkm::pki::issue(&certs, name, &out).unwrap();
@@ -58,6 +68,28 @@ async fn client_named(server: &common::TestServer, name: &str, version: Protocol
         .unwrap()
 }
 
+/// The same, speaking KMIP 2.1.
+async fn client_from(server: &common::TestServer, folder: &str, name: &str) -> Client {
+    client_speaking(server, folder, name, ProtocolVersion::new(2, 1)).await
+}
+
+/// How many object records the server has opened so far.
+fn records_opened(server: &common::TestServer) -> u64 {
+    server
+        .keystore
+        .records_opened
+        .load(std::sync::atomic::Ordering::Relaxed)
+}
+
+/// Registers a secret named `name` through `c`; its identifier.
+async fn registered(c: &mut Client, name: &str) -> Item {
+    common::uid_item(
+        &c.call(Operation::Register, register_secret(name))
+            .await
+            .unwrap(),
+    )
+}
+
 fn located(p: &Item) -> usize {
     p.children_with(tag::UNIQUE_IDENTIFIER).count()
 }
@@ -67,35 +99,26 @@ async fn another_identity_sees_nothing_and_an_admin_sees_all() {
     let server = common::start_with(|c| c.auth.admins = vec!["cn:auditor".into()]).await;
     let v = ProtocolVersion::new(2, 1);
     let mut owner = server.client(v).await;
-    let created = owner
-        .call(Operation::Register, register_secret("drive-7"))
-        .await
-        .unwrap();
-    let id = common::uid_item(&created);
+    let id = registered(&mut owner, "drive-7").await;
     assert_eq!(
         located(&owner.call(Operation::Locate, vec![]).await.unwrap()),
         1
     );
 
     for version in [ProtocolVersion::new(2, 1), ProtocolVersion::new(1, 4)] {
-        let mut other = client_named(&server, "other", version).await;
+        let mut other = client_speaking(&server, "issued", "other", version).await;
         assert_eq!(
             located(&other.call(Operation::Locate, vec![]).await.unwrap()),
             0
         );
-        let by_name = vec![Item::structure(
-            tag::ATTRIBUTES,
-            vec![Item::structure(
-                tag::NAME,
-                vec![
-                    Item::text(tag::NAME_VALUE, "drive-7"),
-                    Item::enumeration(tag::NAME_TYPE, 1),
-                ],
-            )],
-        )];
         if version.is_2x() {
             assert_eq!(
-                located(&other.call(Operation::Locate, by_name).await.unwrap()),
+                located(
+                    &other
+                        .call(Operation::Locate, by_name("drive-7"))
+                        .await
+                        .unwrap()
+                ),
                 0
             );
         }
@@ -129,7 +152,7 @@ async fn another_identity_sees_nothing_and_an_admin_sees_all() {
     let state = common::state_of(&mut owner, &id).await;
     assert_eq!(state, Some(1), "still Pre-Active");
 
-    let mut admin = client_named(&server, "auditor", v).await;
+    let mut admin = client_speaking(&server, "issued", "auditor", v).await;
     assert_eq!(
         located(&admin.call(Operation::Locate, vec![]).await.unwrap()),
         1
@@ -138,36 +161,8 @@ async fn another_identity_sees_nothing_and_an_admin_sees_all() {
     assert!(got.child(tag::SECRET_DATA).is_some());
 }
 
-/// A client with a certificate for `name` issued into `folder` (a folder
-/// per issue: the same name issued twice is a renewal, new key and serial).
-async fn client_from(server: &common::TestServer, folder: &str, name: &str) -> Client {
-    let certs = server.certs();
-    let out = server.dir.path().join(folder);
-    if !out.join(format!("{name}.crt")).exists() {
-        lkm::pki::issue(&certs, name, &out).unwrap();
-    }
-    let tls = client_config(
-        &certs.join("ca.crt"),
-        &out.join(format!("{name}.crt")),
-        &out.join(format!("{name}.key")),
-    )
-    .unwrap();
-    Client::connect(&server.addr, "localhost", tls, ProtocolVersion::new(2, 1))
-        .await
-        .unwrap()
-}
-
 fn by_name(name: &str) -> Vec<Item> {
-    vec![Item::structure(
-        tag::ATTRIBUTES,
-        vec![Item::structure(
-            tag::NAME,
-            vec![
-                Item::text(tag::NAME_VALUE, name),
-                Item::enumeration(tag::NAME_TYPE, 1),
-            ],
-        )],
-    )]
+    vec![Item::structure(tag::ATTRIBUTES, vec![name_attr(name)])]
 }
 
 fn reason(r: Result<Item, ClientError>) -> ResultReason {
@@ -181,12 +176,7 @@ fn reason(r: Result<Item, ClientError>) -> ResultReason {
 async fn a_renewed_certificate_with_the_same_subject_keeps_its_keys() {
     let server = common::start().await;
     let mut first = client_from(&server, "issued-2024", "array-7").await;
-    let id = common::uid_item(
-        &first
-            .call(Operation::Register, register_secret("drive-7"))
-            .await
-            .unwrap(),
-    );
+    let id = registered(&mut first, "drive-7").await;
     // Renewed: same subject, new key pair, new serial, new fingerprint.
     let mut renewed = client_from(&server, "issued-2025", "array-7").await;
     let got = renewed
@@ -219,12 +209,7 @@ async fn owned_by_fingerprint_a_renewed_certificate_loses_its_keys_until_transfe
     let mut first = client_from(&server, "issued-2024", "array-7").await;
     let mut ids = Vec::new();
     for name in ["drive-1", "drive-2"] {
-        ids.push(common::uid_item(
-            &first
-                .call(Operation::Register, register_secret(name))
-                .await
-                .unwrap(),
-        ));
+        ids.push(registered(&mut first, name).await);
     }
     let mut renewed = client_from(&server, "issued-2025", "array-7").await;
     assert_eq!(
@@ -299,12 +284,7 @@ async fn locate_by_a_name_reads_none_of_another_tenants_records() {
     a.call(Operation::Register, register_secret("shared"))
         .await
         .unwrap();
-    let opened = || {
-        server
-            .keystore
-            .records_opened
-            .load(std::sync::atomic::Ordering::Relaxed)
-    };
+    let opened = || records_opened(&server);
     let before = opened();
     let found = a.call(Operation::Locate, by_name("shared")).await.unwrap();
     assert_eq!(located(&found), 1);
@@ -338,29 +318,9 @@ async fn names_are_unique_per_owner_and_checked_without_other_tenants_records() 
             .await
             .unwrap();
     }
-    let mine = common::uid_item(
-        &a.call(Operation::Register, register_secret("y"))
-            .await
-            .unwrap(),
-    );
-    let name = |n: &str| {
-        Item::structure(
-            tag::NEW_ATTRIBUTE,
-            vec![Item::structure(
-                tag::NAME,
-                vec![
-                    Item::text(tag::NAME_VALUE, n),
-                    Item::enumeration(tag::NAME_TYPE, 1),
-                ],
-            )],
-        )
-    };
-    let opened = || {
-        server
-            .keystore
-            .records_opened
-            .load(std::sync::atomic::Ordering::Relaxed)
-    };
+    let mine = registered(&mut a, "y").await;
+    let name = |n: &str| Item::structure(tag::NEW_ATTRIBUTE, vec![name_attr(n)]);
+    let opened = || records_opened(&server);
     let before = opened();
     // Tenant b's three "x" do not stop tenant a from naming its own "x"...
     a.call(Operation::AddAttribute, vec![mine.clone(), name("x")])
@@ -369,11 +329,7 @@ async fn names_are_unique_per_owner_and_checked_without_other_tenants_records() 
     // ...and were not even read: only the object being changed was.
     assert_eq!(opened() - before, 1);
     // But tenant a cannot have two objects named "x".
-    let second = common::uid_item(
-        &a.call(Operation::Register, register_secret("z"))
-            .await
-            .unwrap(),
-    );
+    let second = registered(&mut a, "z").await;
     assert_eq!(
         reason(
             a.call(Operation::AddAttribute, vec![second, name("x")])

@@ -3,44 +3,24 @@
 //! creates on disk is private to its owner.
 
 mod common;
+#[path = "common/offline.rs"]
+mod offline;
 
 use lkm::keystore::{IndexKind, KeyStore, KeyStoreError, Owners};
-use lkm::kmip::{ObjectType, Operation, ProtocolVersion, tag};
+use lkm::kmip::{Operation, ProtocolVersion, tag};
 use lkm::objects::{ManagedObject, State};
 use lkm::seal::envelope;
-use lkm::seal::shares::ShareFile;
 use lkm::store::{Cf, Command};
 use lkm::ttlv::Item;
 use std::os::unix::fs::PermissionsExt;
 use std::path::Path;
 
 fn object(i: usize) -> ManagedObject {
-    ManagedObject {
-        uid: format!("{i:08}-uid"),
-        object_type: ObjectType::SymmetricKey,
-        state: State::PreActive,
-        owner: "f".repeat(64),
-        owner_name: "tester".into(),
-        attributes: vec![Item::structure(
-            tag::NAME,
-            vec![
-                Item::text(tag::NAME_VALUE, format!("disk-{i}")),
-                Item::enumeration(tag::NAME_TYPE, 1),
-            ],
-        )],
-        object: Some(Item::structure(
-            tag::SYMMETRIC_KEY,
-            vec![Item::bytes(tag::KEY_MATERIAL, vec![i as u8; 32])],
-        )),
-    }
-}
-
-fn unsealed(dir: &Path, files: &[ShareFile]) -> KeyStore {
-    let ks = KeyStore::open(dir).unwrap();
-    for f in files {
-        ks.unseal(ShareFile::parse(&f.to_json()).unwrap()).unwrap();
-    }
-    ks
+    offline::symmetric_key(
+        i,
+        format!("disk-{i}"),
+        vec![Item::bytes(tag::KEY_MATERIAL, vec![i as u8; 32])],
+    )
 }
 
 /// The record of `o` as lkm sealed it before format 2: AES-256-GCM under
@@ -85,7 +65,7 @@ fn format_1_records_open_and_move_to_format_2() {
         .unwrap();
     let objects: Vec<_> = (0..4).map(object).collect();
     {
-        let ks = unsealed(dir.path(), &files);
+        let ks = offline::unsealed(dir.path(), &files);
         for o in &objects {
             ks.insert(o).unwrap();
         }
@@ -95,7 +75,7 @@ fn format_1_records_open_and_move_to_format_2() {
             put_raw(&ks, &o.uid, format_1_record(&ks, o, 1, 1));
         }
     }
-    let ks = unsealed(dir.path(), &files);
+    let ks = offline::unsealed(dir.path(), &files);
     for o in &objects {
         assert_eq!(ks.load(&o.uid).unwrap().as_ref(), Some(o));
     }
@@ -140,7 +120,7 @@ fn a_deeply_nested_record_reads_back_and_its_owner_can_list_it() {
         .unwrap()
         .initialize(1, 1, "test", |_| Ok(()))
         .unwrap();
-    let ks = unsealed(dir.path(), &files);
+    let ks = offline::unsealed(dir.path(), &files);
     let mut deep = object(1);
     deep.attributes.push(Item::structure(
         tag::ATTRIBUTE,

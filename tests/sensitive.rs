@@ -21,65 +21,55 @@ fn refused(r: Result<Item, ClientError>) -> ResultReason {
     }
 }
 
-/// Creates an active AES-256 key with these extra attributes.
-async fn key(c: &mut Client, usage: i32, extra: Vec<Item>) -> Item {
+/// Makes an active AES-256 key with these extra attributes by `op`, its
+/// payload the object type, the attributes, then `rest`.
+async fn active_aes(
+    c: &mut Client,
+    op: Operation,
+    usage: i32,
+    extra: Vec<Item>,
+    rest: Vec<Item>,
+) -> Item {
     let mut attrs = vec![
         Item::enumeration(tag::CRYPTOGRAPHIC_ALGORITHM, AES),
         Item::integer(tag::CRYPTOGRAPHIC_LENGTH, 256),
         Item::integer(tag::CRYPTOGRAPHIC_USAGE_MASK, usage),
     ];
     attrs.extend(extra);
-    let created = c
-        .call(
-            Operation::Create,
-            vec![
-                Item::enumeration(tag::OBJECT_TYPE, ObjectType::SymmetricKey.value()),
-                Item::structure(tag::ATTRIBUTES, attrs),
-            ],
-        )
-        .await
-        .unwrap();
-    let id = common::uid_item(&created);
+    let mut payload = vec![
+        Item::enumeration(tag::OBJECT_TYPE, ObjectType::SymmetricKey.value()),
+        Item::structure(tag::ATTRIBUTES, attrs),
+    ];
+    payload.extend(rest);
+    let made = c.call(op, payload).await.unwrap();
+    let id = common::uid_item(&made);
     c.call(Operation::Activate, vec![id.clone()]).await.unwrap();
     id
 }
 
+/// Creates an active AES-256 key with these extra attributes.
+async fn key(c: &mut Client, usage: i32, extra: Vec<Item>) -> Item {
+    active_aes(c, Operation::Create, usage, extra, vec![]).await
+}
+
 /// Registers an active AES-256 key with known bytes.
 async fn registered(c: &mut Client, usage: i32, extra: Vec<Item>) -> Item {
-    let mut attrs = vec![
-        Item::enumeration(tag::CRYPTOGRAPHIC_ALGORITHM, AES),
-        Item::integer(tag::CRYPTOGRAPHIC_LENGTH, 256),
-        Item::integer(tag::CRYPTOGRAPHIC_USAGE_MASK, usage),
-    ];
-    attrs.extend(extra);
-    let made = c
-        .call(
-            Operation::Register,
+    let known = Item::structure(
+        tag::SYMMETRIC_KEY,
+        vec![Item::structure(
+            tag::KEY_BLOCK,
             vec![
-                Item::enumeration(tag::OBJECT_TYPE, ObjectType::SymmetricKey.value()),
-                Item::structure(tag::ATTRIBUTES, attrs),
+                Item::enumeration(tag::KEY_FORMAT_TYPE, 1),
                 Item::structure(
-                    tag::SYMMETRIC_KEY,
-                    vec![Item::structure(
-                        tag::KEY_BLOCK,
-                        vec![
-                            Item::enumeration(tag::KEY_FORMAT_TYPE, 1),
-                            Item::structure(
-                                tag::KEY_VALUE,
-                                vec![Item::bytes(tag::KEY_MATERIAL, vec![0x42; 32])],
-                            ),
-                            Item::enumeration(tag::CRYPTOGRAPHIC_ALGORITHM, AES),
-                            Item::integer(tag::CRYPTOGRAPHIC_LENGTH, 256),
-                        ],
-                    )],
+                    tag::KEY_VALUE,
+                    vec![Item::bytes(tag::KEY_MATERIAL, vec![0x42; 32])],
                 ),
+                Item::enumeration(tag::CRYPTOGRAPHIC_ALGORITHM, AES),
+                Item::integer(tag::CRYPTOGRAPHIC_LENGTH, 256),
             ],
-        )
-        .await
-        .unwrap();
-    let id = common::uid_item(&made);
-    c.call(Operation::Activate, vec![id.clone()]).await.unwrap();
-    id
+        )],
+    );
+    active_aes(c, Operation::Register, usage, extra, vec![known]).await
 }
 
 fn edit(id: &Item, item: Item) -> Vec<Item> {
@@ -97,6 +87,25 @@ async fn flag(c: &mut Client, id: &Item, t: u32) -> Option<bool> {
         .child(tag::ATTRIBUTES)?
         .child(t)?
         .as_boolean()
+}
+
+/// Neither Set Attribute nor Modify Attribute may write `item` on `id`.
+async fn no_edit_may_write(c: &mut Client, id: &Item, item: Item) {
+    for op in [Operation::SetAttribute, Operation::ModifyAttribute] {
+        assert_eq!(
+            refused(c.call(op, edit(id, item.clone())).await),
+            ResultReason::PermissionDenied,
+            "{op:?}"
+        );
+    }
+}
+
+/// Delete Attribute may not remove attribute `t` of `id`.
+async fn no_delete(c: &mut Client, id: &Item, t: u32) {
+    assert_eq!(
+        refused(c.call(Operation::DeleteAttribute, reference(id, t)).await),
+        ResultReason::PermissionDenied
+    );
 }
 
 fn wrapped_under(id: &Item, kek: &Item) -> Vec<Item> {
@@ -128,23 +137,8 @@ async fn sensitive_goes_only_on_and_extractable_only_off() {
         vec![Item::boolean(tag::SENSITIVE, true)],
     )
     .await;
-    for op in [Operation::SetAttribute, Operation::ModifyAttribute] {
-        assert_eq!(
-            refused(
-                c.call(op, edit(&s, Item::boolean(tag::SENSITIVE, false)))
-                    .await
-            ),
-            ResultReason::PermissionDenied,
-            "{op:?}"
-        );
-    }
-    assert_eq!(
-        refused(
-            c.call(Operation::DeleteAttribute, reference(&s, tag::SENSITIVE))
-                .await
-        ),
-        ResultReason::PermissionDenied
-    );
+    no_edit_may_write(&mut c, &s, Item::boolean(tag::SENSITIVE, false)).await;
+    no_delete(&mut c, &s, tag::SENSITIVE).await;
     assert_eq!(
         refused(c.call(Operation::Get, vec![s.clone()]).await),
         ResultReason::Sensitive
@@ -167,13 +161,7 @@ async fn sensitive_goes_only_on_and_extractable_only_off() {
         ),
         ResultReason::PermissionDenied
     );
-    assert_eq!(
-        refused(
-            c.call(Operation::DeleteAttribute, reference(&n, tag::EXTRACTABLE))
-                .await
-        ),
-        ResultReason::PermissionDenied
-    );
+    no_delete(&mut c, &n, tag::EXTRACTABLE).await;
     assert_eq!(
         refused(c.call(Operation::Get, vec![n.clone()]).await),
         ResultReason::NotExtractable
@@ -248,32 +236,13 @@ async fn a_sensitive_key_leaves_only_under_a_key_that_never_does() {
         .unwrap();
     assert!(block.child(tag::KEY_WRAPPING_DATA).is_some());
     // And the good key cannot learn to decrypt afterwards.
-    for op in [Operation::SetAttribute, Operation::ModifyAttribute] {
-        assert_eq!(
-            refused(
-                c.call(
-                    op,
-                    edit(
-                        &good,
-                        Item::integer(tag::CRYPTOGRAPHIC_USAGE_MASK, WRAP_KEY | DECRYPT)
-                    )
-                )
-                .await
-            ),
-            ResultReason::PermissionDenied,
-            "{op:?}"
-        );
-    }
-    assert_eq!(
-        refused(
-            c.call(
-                Operation::DeleteAttribute,
-                reference(&good, tag::CRYPTOGRAPHIC_USAGE_MASK)
-            )
-            .await
-        ),
-        ResultReason::PermissionDenied
-    );
+    no_edit_may_write(
+        &mut c,
+        &good,
+        Item::integer(tag::CRYPTOGRAPHIC_USAGE_MASK, WRAP_KEY | DECRYPT),
+    )
+    .await;
+    no_delete(&mut c, &good, tag::CRYPTOGRAPHIC_USAGE_MASK).await;
     // Losing a use is fine.
     c.call(
         Operation::SetAttribute,

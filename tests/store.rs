@@ -1,8 +1,11 @@
 //! The sealed key store, through its library API: shares and thresholds,
 //! restarts, tampering, secrecy at rest, KEK rotation and a large store.
 
+#[path = "common/offline.rs"]
+mod offline;
+
 use lkm::keystore::{IndexKind, KeyStore, KeyStoreError, Owners};
-use lkm::kmip::{ObjectType, tag};
+use lkm::kmip::tag;
 use lkm::objects::{ManagedObject, State};
 use lkm::seal::envelope::generate_key;
 use lkm::seal::shares::{self, ShareFile};
@@ -12,30 +15,17 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 fn object(i: usize, key: &[u8], name: &str) -> ManagedObject {
-    ManagedObject {
-        uid: format!("{i:08}-uid"),
-        object_type: ObjectType::SymmetricKey,
-        state: State::PreActive,
-        owner: "f".repeat(64),
-        owner_name: "tester".into(),
-        attributes: vec![Item::structure(
-            tag::NAME,
-            vec![
-                Item::text(tag::NAME_VALUE, name),
-                Item::enumeration(tag::NAME_TYPE, 1),
-            ],
-        )],
-        object: Some(Item::structure(
-            tag::SYMMETRIC_KEY,
+    offline::symmetric_key(
+        i,
+        name,
+        vec![Item::structure(
+            tag::KEY_BLOCK,
             vec![Item::structure(
-                tag::KEY_BLOCK,
-                vec![Item::structure(
-                    tag::KEY_VALUE,
-                    vec![Item::bytes(tag::KEY_MATERIAL, key.to_vec())],
-                )],
+                tag::KEY_VALUE,
+                vec![Item::bytes(tag::KEY_MATERIAL, key.to_vec())],
             )],
-        )),
-    }
+        )],
+    )
 }
 
 fn key_of(i: usize) -> Vec<u8> {
@@ -218,25 +208,31 @@ fn threshold_one_of_several_shares_is_refused() {
     init(dev.path(), 1, 1);
 }
 
+/// Rewrites the cluster record of the (closed) store in `dir` with `edit`,
+/// as someone with access to the disk could.
+fn edit_cluster_record(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) {
+    let store = Store::open(dir).unwrap();
+    let record = store.get(Cf::Meta, b"cluster").unwrap().unwrap();
+    let mut v: serde_json::Value = serde_json::from_slice(&record).unwrap();
+    edit(&mut v);
+    let mut c = Command::default();
+    c.put(
+        Cf::Meta,
+        b"cluster".to_vec(),
+        serde_json::to_vec(&v).unwrap(),
+    );
+    store.apply(&c).unwrap();
+}
+
 /// A store written before share commitments (its cluster record is the bare
 /// split) still unseals, with the structure checks only.
 #[test]
 fn a_store_from_before_commitments_still_unseals() {
     let dir = tempfile::tempdir().unwrap();
     let files = init(dir.path(), 3, 2);
-    {
-        let store = Store::open(dir.path()).unwrap();
-        let record = store.get(Cf::Meta, b"cluster").unwrap().unwrap();
-        let mut v: serde_json::Value = serde_json::from_slice(&record).unwrap();
+    edit_cluster_record(dir.path(), |v| {
         assert!(v.as_object_mut().unwrap().remove("commitments").is_some());
-        let mut c = Command::default();
-        c.put(
-            Cf::Meta,
-            b"cluster".to_vec(),
-            serde_json::to_vec(&v).unwrap(),
-        );
-        store.apply(&c).unwrap();
-    }
+    });
     let ks = KeyStore::open(dir.path()).unwrap();
     // A hand-edited share passes the structure checks; the combined key
     // is still checked by opening the sealed root key.
@@ -254,19 +250,9 @@ fn a_store_from_before_commitments_still_unseals() {
 
     // A damaged list of commitments is not taken for a legacy record.
     drop(ks);
-    {
-        let store = Store::open(dir.path()).unwrap();
-        let record = store.get(Cf::Meta, b"cluster").unwrap().unwrap();
-        let mut v: serde_json::Value = serde_json::from_slice(&record).unwrap();
+    edit_cluster_record(dir.path(), |v| {
         v["commitments"] = serde_json::json!(["00"]);
-        let mut c = Command::default();
-        c.put(
-            Cf::Meta,
-            b"cluster".to_vec(),
-            serde_json::to_vec(&v).unwrap(),
-        );
-        store.apply(&c).unwrap();
-    }
+    });
     let e = KeyStore::open(dir.path()).err().unwrap().to_string();
     assert!(e.contains("commitments"), "{e}");
 }
@@ -312,14 +298,6 @@ fn shares_given_while_sealed_are_dropped_after_the_timeout() {
     assert_eq!(s.have, 1, "{s}");
 }
 
-fn unsealed(dir: &Path, files: &[ShareFile]) -> KeyStore {
-    let ks = KeyStore::open(dir).unwrap();
-    for f in files {
-        ks.unseal(reparse(f)).unwrap();
-    }
-    ks
-}
-
 #[test]
 fn restart_keeps_objects_byte_identical_and_indexes_work() {
     let dir = tempfile::tempdir().unwrap();
@@ -328,7 +306,7 @@ fn restart_keeps_objects_byte_identical_and_indexes_work() {
         .map(|i| object(i, &key_of(i), &format!("disk-{i}")))
         .collect();
     {
-        let ks = unsealed(dir.path(), &files);
+        let ks = offline::unsealed(dir.path(), &files);
         for o in &objects {
             ks.insert(o).unwrap();
         }
@@ -337,7 +315,7 @@ fn restart_keeps_objects_byte_identical_and_indexes_work() {
             Err(KeyStoreError::Exists(_))
         ));
     }
-    let ks = unsealed(dir.path(), &files);
+    let ks = offline::unsealed(dir.path(), &files);
     for o in &objects {
         assert_eq!(ks.load(&o.uid).unwrap().as_ref(), Some(o));
     }
@@ -380,7 +358,7 @@ fn tampered_swapped_and_wrong_version_records_are_refused() {
     let dir = tempfile::tempdir().unwrap();
     let files = init(dir.path(), 1, 1);
     {
-        let ks = unsealed(dir.path(), &files);
+        let ks = offline::unsealed(dir.path(), &files);
         for i in 0..3 {
             ks.insert(&object(i, &key_of(i), "n")).unwrap();
         }
@@ -403,7 +381,7 @@ fn tampered_swapped_and_wrong_version_records_are_refused() {
         c.put(Cf::Objects, object(2, &[], "").uid.into_bytes(), r2);
         store.apply(&c).unwrap();
     }
-    let ks = unsealed(dir.path(), &files);
+    let ks = offline::unsealed(dir.path(), &files);
     for i in 0..2 {
         let e = ks.load(&object(i, &[], "").uid).unwrap_err().to_string();
         assert!(e.contains("failed authentication"), "{e}");
@@ -423,7 +401,7 @@ fn tampered_swapped_and_wrong_version_records_are_refused() {
         c.put(Cf::Objects, uid.into_bytes(), r);
         store.apply(&c).unwrap();
     }
-    let ks = unsealed(dir.path(), &files);
+    let ks = offline::unsealed(dir.path(), &files);
     let e = ks.load(&object(2, &[], "").uid).unwrap_err().to_string();
     assert!(e.contains("failed authentication"), "{e}");
 }
@@ -450,7 +428,7 @@ fn no_key_bytes_and_no_names_in_the_data_directory() {
     let secret_name = "payroll-master-key-7f3a";
     let keys: Vec<Vec<u8>> = (0..50).map(key_of).collect();
     {
-        let ks = unsealed(dir.path(), &files);
+        let ks = offline::unsealed(dir.path(), &files);
         for (i, k) in keys.iter().enumerate() {
             ks.insert(&object(i, k, &format!("{secret_name}-{i}")))
                 .unwrap();
@@ -494,7 +472,7 @@ fn kek_rotation_rewraps_in_the_background_and_survives_a_restart() {
     let files = init(dir.path(), 1, 1);
     let objects: Vec<_> = (0..50).map(|i| object(i, &key_of(i), "r")).collect();
     {
-        let ks = unsealed(dir.path(), &files);
+        let ks = offline::unsealed(dir.path(), &files);
         for o in &objects {
             ks.insert(o).unwrap();
         }
@@ -506,7 +484,7 @@ fn kek_rotation_rewraps_in_the_background_and_survives_a_restart() {
         ks.insert(&object(99, &key_of(99), "new")).unwrap();
     }
     // "Crash" midway: reopen from disk.
-    let ks = unsealed(dir.path(), &files);
+    let ks = offline::unsealed(dir.path(), &files);
     assert_eq!(ks.status().kek_versions, vec![1, 2]);
     let mut moved = 0;
     loop {
@@ -539,7 +517,7 @@ fn a_million_objects_open_and_unseal_without_reading_them() {
     let files = init(dir.path(), 3, 2);
     const N: usize = 1_000_000;
     {
-        let ks = unsealed(dir.path(), &files[..2]);
+        let ks = offline::unsealed(dir.path(), &files[..2]);
         let mut batch = Vec::with_capacity(10_000);
         for i in 0..N {
             batch.push(object(i, &key_of(i), &format!("k{i}")));
@@ -550,7 +528,7 @@ fn a_million_objects_open_and_unseal_without_reading_them() {
         }
         ks.insert_bulk(&batch).unwrap();
     }
-    let ks = unsealed(dir.path(), &files[1..]);
+    let ks = offline::unsealed(dir.path(), &files[1..]);
     assert!(!ks.status().sealed);
     assert_eq!(
         ks.records_opened.load(std::sync::atomic::Ordering::Relaxed),
@@ -575,7 +553,7 @@ fn undo_restores_only_what_nobody_changed_since() {
     use lkm::audit::{Draft, Scope};
     let dir = tempfile::tempdir().unwrap();
     let files = init(dir.path(), 1, 1);
-    let ks = unsealed(dir.path(), &files);
+    let ks = offline::unsealed(dir.path(), &files);
     let original = object(1, &key_of(1), "undo");
     ks.insert(&original).unwrap();
     // A batch activates the key (record version 2)...
