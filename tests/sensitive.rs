@@ -253,8 +253,18 @@ async fn a_sensitive_key_leaves_only_under_a_key_that_never_does() {
     )
     .await
     .unwrap();
-    // A key that is not Sensitive may still be wrapped under any wrapping key.
+    // A key that is not Sensitive may still be wrapped under any wrapping key,
+    // and, never having been non-extractable, may still gain uses.
     let plain = key(&mut c, ENCRYPT, vec![]).await;
+    c.call(
+        Operation::SetAttribute,
+        edit(
+            &plain,
+            Item::integer(tag::CRYPTOGRAPHIC_USAGE_MASK, ENCRYPT | DECRYPT),
+        ),
+    )
+    .await
+    .unwrap();
     assert!(
         c.call(Operation::Get, wrapped_under(&plain, &extractable))
             .await

@@ -57,17 +57,19 @@ fn one_way(message: String) -> KmipError {
 /// The changes that would let a key out, refused whoever asks (PKCS#11
 /// works the same way, and KMIP's Always Sensitive / Never Extractable
 /// presume it): Sensitive only goes on, Extractable only goes off, the
-/// Cryptographic Usage Mask only loses uses (a wrapping key that gained
+/// Cryptographic Usage Mask of a never-extractable key (the only kind that
+/// may wrap a Sensitive key) only loses uses (a wrapping key that gained
 /// Decrypt would unwrap, block by block, what it wrapped), and none of them
 /// can be deleted. `new` is the value being set, `None` for a deletion.
 pub(crate) fn check_one_way(o: &ManagedObject, r: &AttrRef, new: Option<&Item>) -> KmipResult<()> {
     let AttrRef::Tag(t) = r else {
         return Ok(());
     };
-    if !matches!(
-        *t,
-        tag::SENSITIVE | tag::EXTRACTABLE | tag::CRYPTOGRAPHIC_USAGE_MASK
-    ) {
+    // The usage mask matters only on a key that may wrap Sensitive keys
+    // (one that never was extractable); other objects keep editing theirs.
+    let guards_wrapping = *t == tag::CRYPTOGRAPHIC_USAGE_MASK
+        && flag(&o.attributes, tag::NEVER_EXTRACTABLE)? == Some(true);
+    if !matches!(*t, tag::SENSITIVE | tag::EXTRACTABLE) && !guards_wrapping {
         return Ok(());
     }
     let Some(new) = new else {
