@@ -406,7 +406,11 @@ impl KeyStore {
                 // Before anyone can look anything up (and with the audit
                 // key, for its entry): a store of an earlier build gets its
                 // index rebuilt, once.
-                self.reindex_if_needed(&keyring)?;
+                if let Err(e) = self.reindex_if_needed(&keyring) {
+                    // Still sealed: the audit key goes with the rest.
+                    self.store.lock_audit();
+                    return Err(e);
+                }
                 info!(cluster = %record.split.cluster_id, kek_versions = ?keyring.versions(), "unsealed");
                 *state = SealState::Unsealed {
                     record,
