@@ -117,6 +117,28 @@ async fn idle_connections_without_a_certificate_lock_nobody_out() {
     drop(idle);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_opening_many_connections_at_once_is_not_evicted() {
+    // Three times the per-source handshake budget, all at once (a bench, or
+    // an array reconnecting after a failover).
+    let server = start_with(|c| c.limits.max_handshaking_per_source = 32).await;
+    let tasks: Vec<_> = (0..96)
+        .map(|_| {
+            let tls = server.tls();
+            let addr = server.addr.clone();
+            tokio::spawn(async move {
+                let mut c = lkm::client::Client::connect(&addr, "localhost", tls, V21).await?;
+                c.call(Operation::DiscoverVersions, vec![]).await
+            })
+        })
+        .collect();
+    for t in tasks {
+        t.await
+            .unwrap()
+            .expect("every connection of the burst is served");
+    }
+}
+
 #[tokio::test]
 async fn a_batch_that_asks_too_much_work_is_refused_before_it_runs() {
     let server = start_with(|_| {}).await;

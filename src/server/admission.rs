@@ -16,6 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::net::IpAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 use tokio_util::sync::CancellationToken;
 
 /// The pending connections, oldest first (ids grow with arrival).
@@ -34,9 +35,19 @@ struct State {
 
 struct Pending {
     source: IpAddr,
+    since: Instant,
     evict: CancellationToken,
     spoke: Arc<AtomicBool>,
 }
+
+/// A connection counts as idle only once it has had this long to send its
+/// ClientHello: clients open many connections at once, and the accept loop
+/// runs ahead of the threads that look for their hellos.
+const GRACE: Duration = Duration::from_millis(500);
+
+/// Past this many times a budget, the oldest pending connection goes
+/// whatever it did: the hard bound on what pending connections may hold.
+const HARD_FACTOR: usize = 4;
 
 /// Why a pending connection was dropped to make room.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -87,15 +98,19 @@ impl Admission {
     /// Admits a new connection from `source`, evicting others if a budget
     /// is full; returns its ticket and the evictions made.
     pub(crate) fn admit(self: &Arc<Self>, source: IpAddr) -> (Ticket, Vec<Eviction>) {
+        self.admit_at(source, Instant::now())
+    }
+
+    fn admit_at(self: &Arc<Self>, source: IpAddr, now: Instant) -> (Ticket, Vec<Eviction>) {
         let source = source_of(source);
         let mut st = self.lock();
         let mut evictions = Vec::new();
-        if st.by_source.get(&source).copied().unwrap_or(0) >= self.max_per_source
-            && st.evict_oldest(Some(source))
-        {
+        let from_source = st.by_source.get(&source).copied().unwrap_or(0);
+        if st.make_room(Some(source), from_source, self.max_per_source, now) {
             evictions.push(Eviction::PerSource);
         }
-        if st.pending.len() >= self.max_total && st.evict_oldest(None) {
+        let total = st.pending.len();
+        if st.make_room(None, total, self.max_total, now) {
             evictions.push(Eviction::Total);
         }
         let id = st.next_id;
@@ -106,6 +121,7 @@ impl Admission {
             id,
             Pending {
                 source,
+                since: now,
                 evict: evicted.clone(),
                 spoke: spoke.clone(),
             },
@@ -151,17 +167,35 @@ fn source_of(ip: IpAddr) -> IpAddr {
 }
 
 impl State {
-    /// Cancels and forgets the oldest pending connection (from `source`
-    /// if given) that has not spoken, else the oldest one at all.
-    fn evict_oldest(&mut self, source: Option<IpAddr>) -> bool {
+    /// With `count` pending (from `source`, or in all) and a budget of
+    /// `limit`: cancels and forgets the oldest idle one (no ClientHello
+    /// after [`GRACE`]); past [`HARD_FACTOR`] times the budget, the oldest
+    /// idle or else the oldest at all. Whether one was evicted.
+    fn make_room(
+        &mut self,
+        source: Option<IpAddr>,
+        count: usize,
+        limit: usize,
+        now: Instant,
+    ) -> bool {
+        if count < limit {
+            return false;
+        }
         let candidates = || {
             self.pending
                 .iter()
                 .filter(move |(_, p)| source.is_none_or(|s| p.source == s))
         };
+        let idle = |p: &Pending| !p.spoke.load(Ordering::Relaxed);
         let victim = candidates()
-            .find(|(_, p)| !p.spoke.load(Ordering::Relaxed))
-            .or_else(|| candidates().next())
+            .find(|(_, p)| idle(p) && now.saturating_duration_since(p.since) >= GRACE)
+            .or_else(|| {
+                (count >= limit.saturating_mul(HARD_FACTOR)).then(|| {
+                    candidates()
+                        .find(|(_, p)| idle(p))
+                        .or_else(|| candidates().next())
+                })?
+            })
             .map(|(id, _)| *id);
         match victim {
             Some(id) => {
@@ -198,35 +232,47 @@ mod tests {
     #[test]
     fn a_full_budget_evicts_the_oldest_idle_never_the_newcomer() {
         let a = Admission::new(3, 3);
-        let (t1, e) = a.admit(ip(1));
+        let t0 = Instant::now();
+        let later = t0 + GRACE;
+        let (t1, e) = a.admit_at(ip(1), t0);
         assert!(e.is_empty());
-        let (t2, _) = a.admit(ip(2));
+        let (t2, _) = a.admit_at(ip(2), t0);
         t2.spoke();
-        let (t3, _) = a.admit(ip(3));
+        let (t3, _) = a.admit_at(ip(3), t0);
         // Full: the oldest idle one (t1) goes, not t2 which has spoken.
-        let (t4, e) = a.admit(ip(4));
+        let (t4, e) = a.admit_at(ip(4), later);
         assert_eq!(e, vec![Eviction::Total]);
         assert!(t1.evicted.is_cancelled());
         assert!(!t2.evicted.is_cancelled() && !t3.evicted.is_cancelled());
         assert!(!t4.evicted.is_cancelled());
         assert_eq!(a.pending(), 3);
-        // With every pending one having spoken, the oldest goes.
+        // Connections that only just arrived are not idle yet: a client
+        // opening many at once is admitted over the budget...
         t3.spoke();
-        t4.spoke();
-        let (t5, e) = a.admit(ip(5));
+        let burst: Vec<_> = (0..9).map(|_| a.admit_at(ip(5), later)).collect();
+        assert!(
+            burst
+                .iter()
+                .all(|(t, e)| e.is_empty() && !t.evicted.is_cancelled())
+        );
+        assert_eq!(a.pending(), 12);
+        // ...up to the hard bound, past which the oldest idle one goes
+        // (t4), however young, before any that has spoken.
+        let (_t, e) = a.admit_at(ip(6), later);
         assert_eq!(e, vec![Eviction::Total]);
-        assert!(t2.evicted.is_cancelled() && !t5.evicted.is_cancelled());
-        drop((t1, t2));
-        assert_eq!(a.pending(), 3);
+        assert!(t4.evicted.is_cancelled());
+        assert!(!t2.evicted.is_cancelled() && !t3.evicted.is_cancelled());
+        drop(t1);
     }
 
     #[test]
     fn one_source_only_displaces_its_own() {
         let a = Admission::new(100, 2);
-        let (other, _) = a.admit(ip(1));
-        let (s1, _) = a.admit(ip(9));
-        let (s2, _) = a.admit(ip(9));
-        let (s3, e) = a.admit(ip(9));
+        let t0 = Instant::now();
+        let (other, _) = a.admit_at(ip(1), t0);
+        let (s1, _) = a.admit_at(ip(9), t0);
+        let (s2, _) = a.admit_at(ip(9), t0);
+        let (s3, e) = a.admit_at(ip(9), t0 + GRACE);
         assert_eq!(e, vec![Eviction::PerSource]);
         assert!(s1.evicted.is_cancelled());
         assert!(!s2.evicted.is_cancelled() && !s3.evicted.is_cancelled());
@@ -237,13 +283,14 @@ mod tests {
     #[test]
     fn an_ipv6_slash_64_is_one_source() {
         let a = Admission::new(100, 2);
+        let t0 = Instant::now();
         let v6 = |last: u16| IpAddr::from([0x2001, 0xdb8, 1, 2, 0, 0, 0, last]);
-        let (first, _) = a.admit(v6(1));
-        let (_second, _) = a.admit(v6(2));
-        let (_third, e) = a.admit(v6(3));
+        let (first, _) = a.admit_at(v6(1), t0);
+        let (_second, _) = a.admit_at(v6(2), t0);
+        let (_third, e) = a.admit_at(v6(3), t0 + GRACE);
         assert_eq!(e, vec![Eviction::PerSource]);
         assert!(first.evicted.is_cancelled());
-        let (_other, e) = a.admit(IpAddr::from([0x2001, 0xdb8, 1, 3, 0, 0, 0, 1]));
+        let (_other, e) = a.admit_at(IpAddr::from([0x2001, 0xdb8, 1, 3, 0, 0, 0, 1]), t0 + GRACE);
         assert!(e.is_empty());
     }
 
