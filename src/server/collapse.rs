@@ -122,6 +122,12 @@ mod tests {
         d
     }
 
+    /// The detail of the one summary entry expected.
+    fn only_summary(summaries: &[Draft]) -> &str {
+        assert_eq!(summaries.len(), 1, "{summaries:?}");
+        summaries[0].detail.as_deref().unwrap_or_default()
+    }
+
     #[test]
     fn repeats_are_counted_into_one_summary() {
         let c = Collapser::new(1_000);
@@ -133,14 +139,7 @@ mod tests {
         assert!(c.admit(&failure("u2"), 10));
         assert!(c.closed(999).is_empty());
         let summaries = c.closed(1_000);
-        assert_eq!(summaries.len(), 1);
-        assert!(
-            summaries[0]
-                .detail
-                .as_deref()
-                .unwrap()
-                .contains("500 more times")
-        );
+        assert!(only_summary(&summaries).contains("500 more times"));
         assert_eq!(summaries[0].uids, vec!["u1".to_owned()]);
         // After the window a repeat starts a new burst, written in full.
         assert!(c.admit(&failure("u1"), 1_001));
@@ -149,14 +148,6 @@ mod tests {
         assert!(c.admit(&failure("u3"), 5_000));
         assert!(!c.admit(&failure("u3"), 5_001));
         assert!(c.admit(&failure("u3"), 6_001));
-        let summaries = c.closed(6_002);
-        assert_eq!(summaries.len(), 1);
-        assert!(
-            summaries[0]
-                .detail
-                .as_deref()
-                .unwrap()
-                .contains("1 more times")
-        );
+        assert!(only_summary(&c.closed(6_002)).contains("1 more times"));
     }
 }
