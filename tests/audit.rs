@@ -670,6 +670,8 @@ async fn the_server_catches_a_whole_log_rewritten_with_plain_sha256() {
         "{said}"
     );
     assert!(!said.contains("NOT AUTHENTICATED"), "{said}");
+    let (ok, said) = verify_cli(&data, &["--strict"]);
+    assert!(ok, "an untouched log passes --strict: {said}");
     let keep = tempfile::tempdir().unwrap();
     let (head, head_arg) = export_head(&data, keep.path());
 
@@ -720,6 +722,9 @@ async fn the_server_catches_a_whole_log_rewritten_with_plain_sha256() {
         ok && said.contains("NOT AUTHENTICATED: entries 1 to"),
         "{said}"
     );
+    // --strict makes that a failure, even without the exported head.
+    let (ok, said) = verify_cli(&data, &["--strict"]);
+    assert!(!ok && said.contains("not authenticated by a MAC"), "{said}");
     let (ok, said) = verify_cli(&data, &["--expect-head", &head_arg]);
     assert!(!ok, "{said}");
     assert!(

@@ -44,6 +44,11 @@ pub struct VerifyArgs {
     /// cut short since (or the file was forged).
     #[arg(long, value_name = "FILE")]
     expect_head: Option<PathBuf>,
+    /// Fail unless every entry kept is authenticated by a MAC (entries
+    /// from before MACs, or written while sealed and never vouched for,
+    /// fail it; so does an offline check, which cannot read MACs).
+    #[arg(long)]
+    strict: bool,
 }
 
 #[derive(Args)]
@@ -113,7 +118,7 @@ fn verify(args: VerifyArgs) -> Result<(), String> {
         let store = open(&args.store)?;
         let report =
             audit::verify_with(&store, None, expect.as_ref()).map_err(|e| e.to_string())?;
-        return print_report(&report, expect.is_some());
+        return print_report(&report, expect.is_some()).and(strict(&args, &report));
     }
     let answer = admin::request(
         &socket,
@@ -124,7 +129,7 @@ fn verify(args: VerifyArgs) -> Result<(), String> {
     let Some(AuditVerdict { report, head }) = answer.audit else {
         return Err(answer.message);
     };
-    let printed = print_report(&report, expect.is_some());
+    let printed = print_report(&report, expect.is_some()).and(strict(&args, &report));
     if let Some(h) = &head {
         println!(
             "head: cluster {}, entry {}, hash {} (vouched for by the server at {})",
@@ -150,6 +155,30 @@ fn verify(args: VerifyArgs) -> Result<(), String> {
         );
     }
     printed
+}
+
+/// With --strict, an error unless the server checked every kept entry's
+/// MAC chain and found none unauthenticated.
+fn strict(args: &VerifyArgs, report: &Report) -> Result<(), String> {
+    if !args.strict {
+        return Ok(());
+    }
+    if !report.macs_checked {
+        return Err(
+            "--strict: MACs were not checked (that needs the running, unsealed server)".into(),
+        );
+    }
+    let count: u64 = report
+        .unauthenticated
+        .iter()
+        .map(|u| u.last.saturating_sub(u.first) + 1)
+        .sum();
+    if count > 0 {
+        return Err(format!(
+            "--strict: {count} entries kept are not authenticated by a MAC"
+        ));
+    }
+    Ok(())
 }
 
 /// Prints what verify found; an error when the log is broken.
