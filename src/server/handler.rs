@@ -219,13 +219,15 @@ impl Handler {
                 )),
             });
         }
-        if let Err(e) = self.admit(identity, &req) {
-            return message_failure(MessageError {
-                version: Some(version),
-                error: e,
-            });
-        }
-        let work = budget::work_of(&req);
+        let work = match self.admit(identity, &req) {
+            Ok(work) => work,
+            Err(e) => {
+                return message_failure(MessageError {
+                    version: Some(version),
+                    error: e,
+                });
+            }
+        };
         let _permit = if work >= budget::EXPENSIVE {
             match self
                 .expensive
@@ -559,8 +561,8 @@ impl Handler {
     }
 
     /// The checks made before a request runs: its price, and its client's
-    /// rate of audited items.
-    fn admit(&self, identity: &Identity, req: &RequestMessage) -> Result<(), KmipError> {
+    /// rate of audited items. The price, if it may run.
+    fn admit(&self, identity: &Identity, req: &RequestMessage) -> Result<u64, KmipError> {
         let work = budget::work_of(req);
         if work > self.requests.max_work {
             self.count_refusal("request_work");
@@ -584,7 +586,7 @@ impl Handler {
                 ),
             ));
         }
-        Ok(())
+        Ok(work)
     }
 
     fn count_refusal(&self, limit: &str) {
