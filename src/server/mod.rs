@@ -75,22 +75,6 @@ async fn rewrap_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) {
     }
 }
 
-/// Drops the shares given to a sealed store once they have waited longer
-/// than `seal.pending_share_timeout_s` for the rest (checked every second).
-async fn pending_share_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) {
-    loop {
-        tokio::select! {
-            _ = shutdown.cancelled() => break,
-            _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
-        }
-        let ks = keystore.clone();
-        let now = std::time::Instant::now();
-        if let Err(e) = tokio::task::spawn_blocking(move || ks.drop_expired_shares(now)).await {
-            warn!(error = %e, "pending share check failed");
-        }
-    }
-}
-
 /// Writes the audit entries of reads within about a millisecond of the
 /// first one waiting, so a burst of reads costs one write, not one each.
 async fn audit_flush_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) {
@@ -110,17 +94,23 @@ async fn audit_flush_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) 
     }
 }
 
-/// Writes the summary entries of bursts of identical failures once their
-/// window has closed (the accept loop writes the rest at shutdown).
-async fn collapse_loop(handler: Arc<Handler>, shutdown: CancellationToken) {
+/// Runs `job` off the async workers once a second until shutdown: the
+/// housekeeping that needs no trigger but the clock (pending shares that
+/// expired, failure bursts whose window closed).
+async fn every_second(
+    shutdown: CancellationToken,
+    what: &'static str,
+    job: impl Fn() + Send + Sync + 'static,
+) {
+    let job = Arc::new(job);
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
             _ = tokio::time::sleep(std::time::Duration::from_secs(1)) => {}
         }
-        let h = handler.clone();
-        if let Err(e) = tokio::task::spawn_blocking(move || h.flush_collapsed(false)).await {
-            warn!(error = %e, "audit summary task failed");
+        let job = job.clone();
+        if let Err(e) = tokio::task::spawn_blocking(move || job()).await {
+            warn!(error = %e, task = what, "background task failed");
         }
     }
 }
@@ -237,7 +227,16 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
         }
     })?;
     keystore.set_pending_share_timeout(config.seal.pending_share_timeout());
-    tokio::spawn(pending_share_loop(keystore.clone(), shutdown.clone()));
+    // Shares given to a sealed store are dropped once they have waited
+    // longer than seal.pending_share_timeout_s for the rest.
+    let ks = keystore.clone();
+    tokio::spawn(every_second(
+        shutdown.clone(),
+        "pending share check",
+        move || {
+            ks.drop_expired_shares(std::time::Instant::now());
+        },
+    ));
     tokio::spawn(rewrap_loop(keystore.clone(), shutdown.clone()));
     tokio::spawn(audit_flush_loop(keystore.clone(), shutdown.clone()));
     tokio::spawn(prune_loop(
@@ -271,7 +270,14 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
         config.auth.admins.clone(),
         Some(metrics),
     ));
-    tokio::spawn(collapse_loop(handler.clone(), shutdown.clone()));
+    // Summaries of failure bursts whose window closed (the accept loop
+    // writes the rest at shutdown).
+    let h = handler.clone();
+    tokio::spawn(every_second(
+        shutdown.clone(),
+        "audit summaries",
+        move || h.flush_collapsed(false),
+    ));
     let workers = workers::Workers::start(config.io_threads())
         .map_err(|source| ServerError::Threads { source })?;
     let task = tokio::spawn(accept_loop(
