@@ -8,6 +8,7 @@ pub mod auth;
 pub mod bench;
 pub mod cli;
 pub mod client;
+pub(crate) mod cluster;
 pub mod config;
 pub mod keystore;
 pub mod kmip;

@@ -3,6 +3,15 @@
 
 use serde::{Deserialize, Serialize};
 
+/// A draft with the time it happened, decided before it is proposed: the
+/// chain (sequence number, link to the entry before) is made when the
+/// command carrying it is applied, identically on every node.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Stamped {
+    pub time_ms: i64,
+    pub draft: Draft,
+}
+
 /// What a caller knows of an action before the log orders it.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Draft {

@@ -25,7 +25,7 @@ pub use chain::now_ms;
 pub(crate) use chain::rfc3339;
 pub use chain::{Checkpoint, GENESIS, Head};
 pub(crate) use entry::escape_controls;
-pub use entry::{Draft, Entry, Gap, Span};
+pub use entry::{Draft, Entry, Gap, Span, Stamped};
 pub use export::{Filter, Format, export};
 pub use mac::{DeriveError, HeadToken, MacKey, Since};
 pub use retention::{Pruned, Retention};

@@ -86,10 +86,44 @@ impl Cf {
     }
 }
 
-/// A deterministic, self-contained write: what Raft will replicate.
+/// A deterministic, self-contained write: what Raft replicates. Applying
+/// it needs no key, clock or randomness: everything was decided before it
+/// was proposed, so every node writes the same bytes.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Command {
     pub mutations: Vec<Mutation>,
+    /// Preconditions: each object's record must be at this version (0:
+    /// absent) when the command is applied, or nothing is written. How a
+    /// retried Revoke, or a batch Undo, never overwrites a change made in
+    /// between, wherever it was made.
+    pub expect: Vec<Expect>,
+    /// Audit entries to append to the chain, in order, with the changes.
+    pub audit: Vec<audit::Stamped>,
+}
+
+/// A precondition of a [`Command`]: `uid`'s record is at `version`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Expect {
+    pub uid: String,
+    pub version: u64,
+}
+
+/// What applying a [`Command`] did.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Applied {
+    /// The log index it was applied at.
+    pub index: u64,
+    /// The precondition that did not hold (nothing was written then).
+    pub conflict: Option<Conflict>,
+    /// Sequence number of its first audit entry (0: none).
+    pub first_seq: u64,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Conflict {
+    pub uid: String,
+    pub expected: u64,
+    pub found: u64,
 }
 
 impl Command {

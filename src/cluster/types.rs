@@ -1,0 +1,145 @@
+//! The openraft type configuration and the messages of the node-to-node
+//! channel. Nothing here leaves `src/cluster/`: the rest of lkm sees
+//! [`crate::store::Command`], [`crate::store::Applied`] and the plain
+//! structs of `cluster::status`.
+
+use crate::store::{Applied, Command};
+use serde::{Deserialize, Serialize};
+
+/// A member as the replicated membership records it: where its peers dial
+/// it, and the name an operator gave it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Member {
+    /// host:port of its cluster channel.
+    pub addr: String,
+    /// The operator's name for it (`lkm cluster add-node NAME`).
+    pub name: String,
+}
+
+impl std::fmt::Display for Member {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} ({})", self.name, self.addr)
+    }
+}
+
+/// What the log carries: a store command, or a cluster-level record.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Proposal {
+    /// A deterministic write of the store (see [`Command`]).
+    Write(Command),
+    /// Reserves the next node id: ids come from the log and are never
+    /// reused, even when the node never joins.
+    AllocateNode { name: String },
+}
+
+/// Logged by openraft: a summary, never the (wrapped) key material.
+impl std::fmt::Display for Proposal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Proposal::Write(c) => write!(
+                f,
+                "write({} mutations, {} audit entries)",
+                c.mutations.len(),
+                c.audit.len()
+            ),
+            Proposal::AllocateNode { name } => write!(f, "allocate-node({name})"),
+        }
+    }
+}
+
+/// What applying a [`Proposal`] answered.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) enum Outcome {
+    /// Membership entries and blanks.
+    #[default]
+    None,
+    Write(Applied),
+    Node(u64),
+}
+
+openraft::declare_raft_types!(
+    /// lkm's Raft: u64 node ids and terms, [`Member`] nodes, postcard on the wire.
+    pub(crate) Lkm:
+        D = Proposal,
+        R = Outcome,
+        NodeId = u64,
+        Node = Member,
+);
+
+pub(crate) type LogId = openraft::alias::LogIdOf<Lkm>;
+pub(crate) type Vote = openraft::alias::VoteOf<Lkm>;
+pub(crate) type Entry = openraft::alias::EntryOf<Lkm>;
+pub(crate) type StoredMembership = openraft::alias::StoredMembershipOf<Lkm>;
+pub(crate) type SnapshotMeta = openraft::alias::SnapshotMetaOf<Lkm>;
+
+/// How a read is made linearizable (`cluster.read_policy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadPolicy {
+    /// The leader confirms with a quorum (ReadIndex): safe whatever the clocks.
+    #[default]
+    ReadIndex,
+    /// The leader answers from its lease: no round trip, but assumes the
+    /// clocks of the nodes drift less than the election timeout.
+    Lease,
+}
+
+/// One request on the node-to-node channel. The sender's node id is the
+/// one in its TLS certificate; the server checks every Raft message's own
+/// node id against it.
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Request {
+    Append(openraft::raft::AppendEntriesRequest<Lkm>),
+    Vote(openraft::raft::VoteRequest<Lkm>),
+    PreVote(openraft::raft::VoteRequest<Lkm>),
+    TransferLeader(openraft::raft::TransferLeaderRequest<Lkm>),
+    /// One chunk of a snapshot: the files of a store checkpoint, in
+    /// order, each cut in chunks; `sha256` is of `data`. The last chunk of
+    /// the last file has `done` set, and the receiver installs then.
+    Snapshot(SnapshotChunk),
+    /// A follower hands a write to the leader; answered once applied.
+    Forward(Proposal),
+    /// A follower asks the leader up to which log index it must have
+    /// applied before it serves a linearizable read.
+    ReadIndex(ReadPolicy),
+    /// A new node (named by its certificate) asks to join as a learner,
+    /// with the single-use token of its join bundle.
+    Join {
+        token: String,
+    },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) struct SnapshotChunk {
+    pub vote: Vote,
+    pub meta: SnapshotMeta,
+    /// Identifies one transfer; a chunk of another transfer restarts it.
+    pub transfer: u64,
+    pub file: String,
+    pub offset: u64,
+    pub data: Vec<u8>,
+    pub sha256: [u8; 32],
+    /// This chunk ends `file`.
+    pub file_done: bool,
+    /// This chunk ends the snapshot.
+    pub done: bool,
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+pub(crate) enum Response {
+    Append(openraft::raft::AppendEntriesResponse<Lkm>),
+    Vote(openraft::raft::VoteResponse<Lkm>),
+    TransferLeader,
+    /// A chunk was stored; the final one also carries the install's answer.
+    Snapshot(Option<openraft::raft::SnapshotResponse<Lkm>>),
+    Forward(Outcome),
+    ReadIndex(u64),
+    /// The new node's id, and it is now a learner.
+    Join(u64),
+    /// This node is not the leader: try `leader` (id and address) if known.
+    NotLeader {
+        leader: Option<(u64, String)>,
+    },
+    /// The request was refused or failed; the text says why.
+    Error(String),
+}
