@@ -53,6 +53,20 @@ pub struct Checkpoint {
     pub mac: Option<String>,
 }
 
+/// A cut at the start of the chain, decided by the node that proposes it
+/// and applied identically everywhere (see `store::Command::prune`).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PruneTo {
+    /// The last entry removed.
+    pub through_seq: u64,
+    /// Its hash, as the proposer read it.
+    pub hash: String,
+    /// Bytes of the entries removed.
+    pub removed_bytes: u64,
+    /// Time of the oldest entry kept after the cut.
+    pub next_oldest_ms: Option<i64>,
+}
+
 impl Head {
     /// Places a draft at the end of the chain: the entry's bytes and the
     /// head after it. Nothing changes until the caller has written both.

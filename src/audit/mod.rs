@@ -23,7 +23,7 @@ mod verify;
 
 pub use chain::now_ms;
 pub(crate) use chain::rfc3339;
-pub use chain::{Checkpoint, GENESIS, Head};
+pub use chain::{Checkpoint, GENESIS, Head, PruneTo};
 pub(crate) use entry::escape_controls;
 pub use entry::{Draft, Entry, Gap, Span, Stamped};
 pub use export::{Filter, Format, export};

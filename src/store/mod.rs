@@ -99,6 +99,11 @@ pub struct Command {
     pub expect: Vec<Expect>,
     /// Audit entries to append to the chain, in order, with the changes.
     pub audit: Vec<audit::Stamped>,
+    /// Removes the oldest audit entries, through `through_seq`, if the
+    /// entry there still has the hash the proposer saw (else the command
+    /// conflicts and writes nothing). The checkpoint that records the cut
+    /// comes as a mutation, with its MAC made by the proposer.
+    pub prune: Option<audit::PruneTo>,
 }
 
 /// A precondition of a [`Command`]: `uid`'s record is at `version`.
