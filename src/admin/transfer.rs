@@ -54,7 +54,7 @@ pub(super) fn run(
                 .unwrap_or_default()
         ))),
     );
-    let writer = keystore.audited(&scope).without_fsync();
+    let writer = keystore.audited(&scope);
     let mut moved = 0usize;
     let mut kept: Vec<String> = Vec::new();
     let mut move_one = |uid: &str| -> Result<(), String> {

@@ -71,7 +71,6 @@ pub fn verify_live(
     store: &Store,
     expect: Option<&HeadToken>,
 ) -> Result<(Report, Option<HeadToken>), StoreError> {
-    store.flush_audit()?;
     let key = store.audit_key();
     let report = verify_with(store, key.as_deref(), expect)?;
     let token = match (&key, report.last_seq, &report.last_hash, &report.broken) {

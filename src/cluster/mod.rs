@@ -4,4 +4,6 @@
 
 #![allow(dead_code)]
 
+mod log_store;
+mod state_machine;
 pub(crate) mod types;

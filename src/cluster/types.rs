@@ -143,3 +143,10 @@ pub(crate) enum Response {
     /// The request was refused or failed; the text says why.
     Error(String),
 }
+
+/// A snapshot's data: a directory holding a checkpoint of the store (and
+/// a file describing it), sent to a lagging node file by file.
+#[derive(Debug)]
+pub(crate) struct SnapshotDir {
+    pub path: std::path::PathBuf,
+}

@@ -13,6 +13,7 @@
 //! The root key sits between the MEK and the ring so the ring can gain a
 //! KEK version (rotation) while unsealed, after the MEK has been wiped.
 
+mod audit_queue;
 mod index;
 mod record;
 mod reindex;
@@ -21,12 +22,12 @@ mod rewrap;
 pub use index::{IndexKind, custom_key as custom_index_key};
 pub use rewrap::RewrapProgress;
 
-use crate::audit::{Draft, Scope};
+use crate::audit::{Draft, Scope, Stamped};
 use crate::objects::ManagedObject;
 use crate::seal::envelope::{self, SecretKey};
 use crate::seal::keyring::{Keyring, KeyringError};
 use crate::seal::shares::{self, ShareError, ShareFile, SplitInfo, SplitRecord};
-use crate::store::{Cf, Command, Durability, Store, StoreError};
+use crate::store::{Applied, Applier, Cf, Command, Expect, Store, StoreError, SubmitError};
 use record::RecordSealError;
 use std::collections::BTreeSet;
 use std::fmt;
@@ -73,6 +74,18 @@ pub enum KeyStoreError {
     Meta(String),
     #[error("the share files could not be saved, so nothing was initialized: {0}")]
     Persist(String),
+    /// The write could not be committed, or its outcome is unknown.
+    #[error(transparent)]
+    Submit(SubmitError),
+}
+
+impl From<SubmitError> for KeyStoreError {
+    fn from(e: SubmitError) -> Self {
+        match e {
+            SubmitError::Store(s) => KeyStoreError::Store(s),
+            other => KeyStoreError::Submit(other),
+        }
+    }
 }
 
 /// What `lkm status` and the sealed error messages say.
@@ -130,7 +143,14 @@ impl SealState {
 }
 
 pub struct KeyStore {
-    store: Store,
+    store: Arc<Store>,
+    /// Where commands go to be applied: the store itself, or the cluster.
+    applier: Arc<dyn Applier>,
+    /// Audit entries of reads, waiting to be written in one command.
+    queue: audit_queue::AuditQueue,
+    /// The store's meta generation this key store last read the
+    /// hierarchy's records at (see [`KeyStore::refresh`]).
+    meta_seen: AtomicU64,
     seal: RwLock<SealState>,
     stripes: Vec<Mutex<()>>,
     /// Held shared by every writer from the moment it takes the keyring
@@ -218,14 +238,29 @@ fn read_cluster_record(bytes: &[u8]) -> Result<SplitRecord, KeyStoreError> {
 
 impl KeyStore {
     /// Opens the store; it starts sealed (or uninitialized).
+    /// The store is written directly: for tests, benches and tools that
+    /// own it alone. The server goes through the cluster
+    /// ([`KeyStore::with_applier`]).
     pub fn open(path: &Path) -> Result<KeyStore, KeyStoreError> {
-        let store = Store::open(path)?;
+        let store = Arc::new(Store::open(path)?);
+        KeyStore::with_applier(store.clone(), store)
+    }
+
+    /// A key store over `store` whose writes go through `applier`.
+    pub fn with_applier(
+        store: Arc<Store>,
+        applier: Arc<dyn Applier>,
+    ) -> Result<KeyStore, KeyStoreError> {
+        let meta_seen = store.meta_generation();
         let seal = match store.get(Cf::Meta, META_CLUSTER)? {
             None => SealState::Uninitialized,
             Some(bytes) => SealState::sealed(read_cluster_record(&bytes)?),
         };
         Ok(KeyStore {
             store,
+            applier,
+            queue: audit_queue::AuditQueue::default(),
+            meta_seen: AtomicU64::new(meta_seen),
             seal: RwLock::new(seal),
             stripes: (0..LOCK_STRIPES).map(|_| Mutex::new(())).collect(),
             writers: RwLock::new(()),
@@ -300,11 +335,8 @@ impl KeyStore {
             "cluster {}: {shares} shares, {threshold} needed to unseal",
             split.cluster_id
         ));
-        // The Init entry is the first with a MAC: the log is authenticated from its start.
-        self.store.unlock_audit(root.as_ref(), &split.cluster_id);
-        let written = self.store.commit(&c, &draft, Durability::Synced);
-        self.store.lock_audit();
-        written?;
+        c.audit.push(stamp(draft));
+        self.submit(c)?;
         info!(cluster = %split.cluster_id, shares, threshold, "store initialized");
         *state = SealState::sealed(record);
         Ok(files)
@@ -320,6 +352,7 @@ impl KeyStore {
 
     /// The seal state, once shares that waited too long are dropped.
     pub fn status(&self) -> SealStatus {
+        self.refresh();
         self.drop_expired_shares(Instant::now());
         status_of(&self.read_state())
     }
@@ -463,8 +496,54 @@ impl KeyStore {
         }
     }
 
+    /// Catches up with the hierarchy's records when an applied command
+    /// changed them (another node initialized the store, rotated the KEK):
+    /// an uninitialized store becomes sealed, an unsealed one re-reads its
+    /// keyring with the root key it holds. Cheap when nothing changed (one
+    /// atomic load); skipped while someone else holds the state.
+    fn refresh(&self) {
+        let generation = self.store.meta_generation();
+        if self.meta_seen.load(Ordering::Acquire) == generation {
+            return;
+        }
+        let Ok(mut state) = self.seal.try_write() else {
+            return;
+        };
+        let record = match self.store.get(Cf::Meta, META_CLUSTER) {
+            Ok(Some(bytes)) => match read_cluster_record(&bytes) {
+                Ok(r) => r,
+                Err(e) => {
+                    warn!(error = %e, "the replicated cluster record cannot be read");
+                    return;
+                }
+            },
+            Ok(None) => return,
+            Err(e) => {
+                warn!(error = %e, "the store cannot be read");
+                return;
+            }
+        };
+        match &mut *state {
+            SealState::Uninitialized => {
+                info!(cluster = %record.split.cluster_id, "the key hierarchy arrived through the cluster");
+                *state = SealState::sealed(record);
+            }
+            SealState::Unsealed {
+                record: held,
+                keyring,
+                root,
+            } => match self.read_keyring(&held.split, root) {
+                Ok(k) => *keyring = Arc::new(k),
+                Err(e) => warn!(error = %e, "the replicated keyring cannot be opened"),
+            },
+            SealState::Sealed { .. } => {}
+        }
+        self.meta_seen.store(generation, Ordering::Release);
+    }
+
     /// The keyring, or the sealed status as the error.
     pub fn keyring(&self) -> Result<Arc<Keyring>, KeyStoreError> {
+        self.refresh();
         let state = self.read_state();
         match &*state {
             SealState::Unsealed { keyring, .. } => Ok(keyring.clone()),
@@ -545,35 +624,111 @@ impl KeyStore {
             return Err(KeyStoreError::Exists(o.uid.clone()));
         }
         let c = self.put_command(&keyring, o, 1, &BTreeSet::new(), None)?;
-        self.commit(&c, audit, &[(&o.uid, 1)], Durability::Synced)
+        self.commit(c, audit, &[(&o.uid, 1)], vec![expect(&o.uid, 0)])
     }
 
     /// Writes a change durably, with its audit entry when it has a scope;
-    /// `uids` are the objects written, each with its new record version.
+    /// `uids` are the objects written, each with its new record version,
+    /// and `expect` what the change was computed from: if another write
+    /// got there first, nothing is written ([`KeyStoreError::Changed`]).
     fn commit(
         &self,
-        c: &Command,
+        mut c: Command,
         audit: Option<&Scope>,
         uids: &[(&str, u64)],
-        durability: Durability,
+        expect: Vec<Expect>,
     ) -> Result<(), KeyStoreError> {
-        match (audit, durability) {
-            (None, Durability::Synced) => self.store.apply(c)?,
-            (None, _) => self.store.apply_unsynced(c)?,
-            (Some(scope), _) => {
-                self.store.commit(c, &scope.change(uids), durability)?;
-                scope.committed(uids);
-            }
+        c.expect = expect;
+        if let Some(scope) = audit {
+            c.audit.push(stamp(scope.change(uids)));
+        }
+        self.submit(c)?;
+        if let Some(scope) = audit {
+            scope.committed(uids);
         }
         Ok(())
     }
 
-    /// Records an action that changed nothing (a read, a refusal); see
-    /// [`Durability::Buffered`] for when it reaches the disk.
+    /// Hands a command to the applier; a precondition that failed is
+    /// [`KeyStoreError::Changed`].
+    fn submit(&self, c: Command) -> Result<Applied, KeyStoreError> {
+        let applied = self.applier.submit(c)?;
+        if let Some(conflict) = applied.conflict {
+            return Err(KeyStoreError::Changed {
+                uid: conflict.uid,
+                expected: conflict.expected,
+                found: conflict.found,
+            });
+        }
+        Ok(applied)
+    }
+
+    /// Records an action that changed nothing (a read, a refusal): queued,
+    /// and written with others by [`KeyStore::flush_audit`] within about a
+    /// millisecond (the server's flusher). A process that dies in that
+    /// window loses those entries of reads, never a change's. Past the
+    /// queue's bound (a cluster without quorum, a stalled disk), the
+    /// caller writes the queue itself and gets its error.
     pub fn record(&self, draft: &Draft) -> Result<(), KeyStoreError> {
-        self.store
-            .commit(&Command::default(), draft, Durability::Buffered)?;
+        if self.queue.push(stamp(draft.clone())) {
+            self.flush_audit()?;
+        }
         Ok(())
+    }
+
+    /// Writes the queued audit entries of reads as one command; on failure
+    /// they go back to the front of the queue.
+    pub fn flush_audit(&self) -> Result<(), KeyStoreError> {
+        let entries = self.queue.take();
+        if entries.is_empty() {
+            return Ok(());
+        }
+        let c = Command {
+            audit: entries.clone(),
+            ..Command::default()
+        };
+        match self.applier.submit(c) {
+            Ok(_) => Ok(()),
+            // They may be in the log: sending them again could write them twice.
+            Err(SubmitError::Unknown(e)) => Err(SubmitError::Unknown(e).into()),
+            Err(e) => {
+                // Nothing was written: they wait for the next try.
+                self.queue.put_back(entries);
+                Err(e.into())
+            }
+        }
+    }
+
+    /// Removes the audit entries `retention` lets go, through the log
+    /// like any write. Only while unsealed: the checkpoint carries a MAC.
+    pub fn prune_audit(
+        &self,
+        retention: &crate::audit::Retention,
+        now_ms: i64,
+    ) -> Result<crate::audit::Pruned, KeyStoreError> {
+        let mut total = crate::audit::Pruned::default();
+        // Bounded: each round removes a chunk; a log needs few rounds.
+        for _ in 0..64 {
+            let Some(key) = self.store.audit_key() else {
+                break;
+            };
+            let Some((c, pruned)) = plan_prune_pending(&self.store, retention, now_ms, &key)? else {
+                break;
+            };
+            self.submit(c)?;
+            total.removed += pruned.removed;
+            total.by_size += pruned.by_size;
+            total.newest_by_size_ms = total.newest_by_size_ms.max(pruned.newest_by_size_ms);
+        }
+        if total.by_size > 0 {
+            self.store.audit_pruned_by_size.inc_by(total.by_size);
+        }
+        Ok(total)
+    }
+
+    /// Woken when entries start waiting in the queue.
+    pub fn audit_pending(&self) -> &tokio::sync::Notify {
+        &self.queue.pending
     }
 
     /// The writes of one KMIP batch item or admin action, each recorded in
@@ -582,7 +737,6 @@ impl KeyStore {
         Audited {
             keystore: self,
             scope,
-            durability: Durability::Synced,
         }
     }
 
@@ -605,7 +759,8 @@ impl KeyStore {
             );
         }
         let uids: Vec<(&str, u64)> = objects.iter().map(|o| (o.uid.as_str(), 1)).collect();
-        self.commit(&c, audit, &uids, Durability::Synced)
+        let expects = objects.iter().map(|o| expect(&o.uid, 0)).collect();
+        self.commit(c, audit, &uids, expects)
     }
 
     /// Stores many new objects with one sync at the end (bulk loads, tests).
@@ -619,8 +774,7 @@ impl KeyStore {
                     .mutations,
             );
         }
-        self.store.apply_unsynced(&c)?;
-        self.store.sync()?;
+        self.submit(c)?;
         Ok(())
     }
 
@@ -670,7 +824,7 @@ impl KeyStore {
         change: impl FnOnce(&mut ManagedObject) -> Result<(), E>,
     ) -> Result<Option<ManagedObject>, E> {
         Ok(self
-            .update_and_insert_as(uid, |o| change(o).map(|()| None), None, Durability::Synced)?
+            .update_and_insert_as(uid, |o| change(o).map(|()| None), None)?
             .map(|(o, _)| o))
     }
 
@@ -681,7 +835,6 @@ impl KeyStore {
         uid: &str,
         change: impl FnOnce(&mut ManagedObject) -> Result<Option<ManagedObject>, E>,
         audit: Option<&Scope>,
-        durability: Durability,
     ) -> Result<Option<(ManagedObject, Option<ManagedObject>)>, E> {
         let _writer = self.writer();
         let keyring = self.keyring()?;
@@ -710,7 +863,9 @@ impl KeyStore {
         }
         let mut uids = vec![(o.uid.as_str(), version + 1)];
         uids.extend(created.as_ref().map(|n| (n.uid.as_str(), 1)));
-        self.commit(&c, audit, &uids, durability)?;
+        let mut expects = vec![expect(uid, version)];
+        expects.extend(created.as_ref().map(|n| expect(&n.uid, 0)));
+        self.commit(c, audit, &uids, expects)?;
         Ok(Some((o, created)))
     }
 
@@ -759,7 +914,7 @@ impl KeyStore {
                 (c, 0)
             }
         };
-        self.commit(&c, audit, &[(uid, version)], Durability::Synced)
+        self.commit(c, audit, &[(uid, version)], vec![expect(uid, found)])
     }
 
     /// Every object's uid, in uid order (for admins listing everything).
@@ -876,7 +1031,8 @@ impl KeyStore {
         c.delete(Cf::Meta, rewrap::META_CURSOR);
         let draft =
             Draft::new("local", action).detail(format!("KEK versions now {:?}", next.versions()));
-        self.store.commit(&c, &draft, Durability::Synced)?;
+        c.audit.push(stamp(draft));
+        self.submit(c)?;
         *keyring = Arc::new(next);
         Ok(keyring.clone())
     }
@@ -899,6 +1055,12 @@ impl KeyStore {
     pub fn store(&self) -> &Store {
         &self.store
     }
+
+    /// Returns once this node has applied every write committed before
+    /// the call: what a linearizable read waits for.
+    pub fn catch_up(&self) -> Result<(), KeyStoreError> {
+        Ok(self.applier.catch_up()?)
+    }
 }
 
 /// Whose index entries a lookup reads.
@@ -908,6 +1070,31 @@ pub enum Owners<'a> {
     All,
     /// These owner keys' only (a client's view: `Identity::owners`).
     Of(&'a [&'a str]),
+}
+
+// MERGE: replaced by audit::plan_prune from the audit branch.
+fn plan_prune_pending(
+    _store: &Store,
+    _retention: &crate::audit::Retention,
+    _now_ms: i64,
+    _key: &crate::audit::MacKey,
+) -> Result<Option<(Command, crate::audit::Pruned)>, StoreError> {
+    Ok(None)
+}
+
+/// A draft stamped with the time now, before it is proposed.
+fn stamp(draft: Draft) -> Stamped {
+    Stamped {
+        time_ms: crate::audit::now_ms(),
+        draft,
+    }
+}
+
+fn expect(uid: &str, version: u64) -> Expect {
+    Expect {
+        uid: uid.to_owned(),
+        version,
+    }
 }
 
 /// Writes an index entry; an Owner entry also counts for its owner.
@@ -948,19 +1135,9 @@ fn count(c: &mut Command, (t, s): Kind, delta: i64) {
 pub struct Audited<'a> {
     keystore: &'a KeyStore,
     scope: &'a Scope,
-    durability: Durability,
 }
 
 impl Audited<'_> {
-    /// Changes that return without waiting for the disk: only for
-    /// bookkeeping a client cannot rely on (a Get clearing Fresh), so that
-    /// reads never wait for an fsync. They are in the WAL, so they survive
-    /// the process dying, and the next durable write takes them to disk.
-    pub fn without_fsync(mut self) -> Self {
-        self.durability = Durability::Written;
-        self
-    }
-
     pub fn insert(&self, o: &ManagedObject) -> Result<(), KeyStoreError> {
         self.keystore.insert_as(o, Some(self.scope))
     }
@@ -980,7 +1157,6 @@ impl Audited<'_> {
                 uid,
                 |o| change(o).map(|()| None),
                 Some(self.scope),
-                self.durability,
             )?
             .map(|(o, _)| o))
     }
@@ -991,7 +1167,7 @@ impl Audited<'_> {
         change: impl FnOnce(&mut ManagedObject) -> Result<Option<ManagedObject>, E>,
     ) -> Result<Option<(ManagedObject, Option<ManagedObject>)>, E> {
         self.keystore
-            .update_and_insert_as(uid, change, Some(self.scope), self.durability)
+            .update_and_insert_as(uid, change, Some(self.scope))
     }
 
     /// See [`KeyStore::restore_as`]: [`KeyStoreError::Changed`] when the

@@ -11,7 +11,7 @@
 use super::{KeyStore, KeyStoreError, index, put_entry};
 use crate::audit::Draft;
 use crate::seal::keyring::Keyring;
-use crate::store::{Cf, Command, Durability};
+use crate::store::{Cf, Command};
 use tracing::{error, info};
 
 /// Records read, or entries deleted, per write batch.
@@ -72,7 +72,7 @@ impl KeyStore {
                     }
                 }
             }
-            self.store.apply_unsynced(&c)?;
+            self.submit(c)?;
             match chunk.last() {
                 Some((k, _)) if chunk.len() == BATCH => {
                     from = k.to_vec();
@@ -81,7 +81,6 @@ impl KeyStore {
                 _ => break,
             }
         }
-        self.store.sync()?;
         let mut c = Command::default();
         c.put(
             Cf::Meta,
@@ -92,7 +91,8 @@ impl KeyStore {
             "index format {found} -> {}: {indexed} objects indexed, {unreadable} unreadable",
             index::FORMAT
         ));
-        self.store.commit(&c, &draft, Durability::Synced)?;
+        c.audit.push(super::stamp(draft));
+        self.submit(c)?;
         info!(
             indexed,
             unreadable,
@@ -111,7 +111,7 @@ impl KeyStore {
             for (k, _) in &chunk {
                 c.delete(cf, k.to_vec());
             }
-            self.store.apply_unsynced(&c)?;
+            self.submit(c)?;
             match chunk.last() {
                 Some((k, _)) if chunk.len() == BATCH => {
                     from = k.to_vec();

@@ -57,8 +57,13 @@ impl KeyStore {
                 let mut next = key.to_vec();
                 next.push(0);
                 c.put(Cf::Meta, META_CURSOR, next);
-                self.store().apply(&c)?;
-                moved += 1;
+                c.expect.push(super::expect(&uid, version));
+                match self.submit(c) {
+                    Ok(_) => moved += 1,
+                    // Written since by someone else, under the new KEK.
+                    Err(KeyStoreError::Changed { .. }) => {}
+                    Err(e) => return Err(e),
+                }
             }
         }
         if batch.len() > max.max(1) {
@@ -67,7 +72,7 @@ impl KeyStore {
                 next.push(0);
                 let mut c = Command::default();
                 c.put(Cf::Meta, META_CURSOR, next);
-                self.store().apply(&c)?;
+                self.submit(c)?;
             }
             return Ok(RewrapProgress { moved, done: false });
         }
@@ -80,7 +85,7 @@ impl KeyStore {
         if let Some(straggler) = self.first_record_below(current)? {
             let mut c = Command::default();
             c.put(Cf::Meta, META_CURSOR, straggler);
-            self.store().apply(&c)?;
+            self.submit(c)?;
             return Ok(RewrapProgress { moved, done: false });
         }
         self.retire_old_keks(current)?;

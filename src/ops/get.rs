@@ -36,7 +36,7 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
     // The first time the value leaves the server it is no longer Fresh:
     // bookkeeping, so the Get does not wait for the disk to record it.
     if o.first_attribute(tag::FRESH).and_then(Item::as_boolean) == Some(true) {
-        o = update_owned_with(ctx.writer().without_fsync(), ctx, uid, |o| {
+        o = update_owned_with(ctx.writer(), ctx, uid, |o| {
             o.set_attribute(Item::boolean(tag::FRESH, false));
             Ok(())
         })?;

@@ -81,12 +81,12 @@ async fn audit_flush_loop(keystore: Arc<KeyStore>, shutdown: CancellationToken) 
     loop {
         tokio::select! {
             _ = shutdown.cancelled() => break,
-            _ = keystore.store().audit_pending.notified() => {}
+            _ = keystore.audit_pending().notified() => {}
         }
         tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         // It may wait for a durable write in flight: off the async workers.
         let ks = keystore.clone();
-        match tokio::task::spawn_blocking(move || ks.store().flush_audit()).await {
+        match tokio::task::spawn_blocking(move || ks.flush_audit()).await {
             Ok(Ok(())) => {}
             Ok(Err(e)) => warn!(error = %e, "audit entries of reads could not be written"),
             Err(e) => warn!(error = %e, "audit flush task failed"),
@@ -126,7 +126,7 @@ async fn prune_loop(
         let ks = keystore.clone();
         let policy = retention.clone();
         match tokio::task::spawn_blocking(move || {
-            ks.store().prune_audit(&policy, crate::audit::now_ms())
+            ks.prune_audit(&policy, crate::audit::now_ms())
         })
         .await
         {
@@ -407,7 +407,7 @@ async fn accept_loop(
         warn!("the connection threads could not be joined");
     }
     handler.flush_collapsed(true);
-    if let Err(e) = handler.keystore.store().flush_audit() {
+    if let Err(e) = handler.keystore.flush_audit() {
         warn!(error = %e, "audit entries of reads could not be written at shutdown");
     }
     info!("KMIP listener stopped");

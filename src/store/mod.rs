@@ -7,16 +7,21 @@
 
 use crate::audit::{self, Head};
 use rocksdb::{
-    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
+    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch,
 };
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::sync::{Condvar, Mutex};
+use std::sync::Mutex;
 use thiserror::Error;
 
+mod apply;
+mod applier;
 mod erase;
-mod journal;
+mod snapshot;
+
+pub use apply::record_version;
+pub use applier::{Applier, SubmitError};
 
 /// Object records: uid -> sealed record.
 pub const CF_OBJECTS: &str = "objects";
@@ -186,19 +191,13 @@ pub type Entry = (Box<[u8]>, Box<[u8]>);
 pub struct Store {
     db: DB,
     path: PathBuf,
-    /// The audit chain's head. Held while an audited batch is written
-    /// (without waiting for the disk), so entries reach the WAL in
-    /// sequence order and a crash keeps a prefix of the chain.
-    audit: Mutex<journal::Chain>,
-    /// Woken when read entries start waiting in memory (see `Durability`).
-    pub audit_pending: tokio::sync::Notify,
-    /// Who writes the queued entries next, and how far they are written.
-    writer: Mutex<journal::Writer>,
-    written: Condvar,
-    /// Set for good when a write of queued entries failed: the chain in
-    /// memory is then ahead of the store, so nothing more is written
-    /// until a restart reads the head back.
-    failed: std::sync::atomic::AtomicBool,
+    /// The audit chain's head, as applied. Held while a command is
+    /// checked and written, so preconditions and the chain see one order.
+    audit: Mutex<Head>,
+    /// Bumped whenever an applied command changes the key hierarchy's
+    /// records (see `apply::WATCHED_META`), or a snapshot replaced the
+    /// contents: the key store reloads what it caches from them.
+    meta_generation: std::sync::atomic::AtomicU64,
     /// Time to write a batch and, for durable ones, until it is on disk.
     pub write_seconds: prometheus::Histogram,
     /// Audit entries younger than the retention age that pruning removed
@@ -209,32 +208,8 @@ pub struct Store {
     erase: Mutex<BTreeSet<Vec<u8>>>,
     /// Woken when an object is queued in `erase`.
     pub erase_pending: tokio::sync::Notify,
-}
-
-/// Whether a commit waits for the disk.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Durability {
-    /// For the entries of reads (an empty command): placed in the chain at
-    /// once, written to the WAL with the next write, or by the server's
-    /// flusher within a millisecond, so a Get costs no write of its own. A
-    /// process that dies in that window loses those read entries (more
-    /// only if the disk stalls: up to 65,536 entries or 32 MB wait before
-    /// reads write them themselves), never a change's, and the chain stays
-    /// whole.
-    Buffered,
-    /// Returns once the WAL is on disk: acknowledged means durable.
-    Synced,
-    /// Returns once the WAL has the batch (in the page cache): it survives
-    /// the process dying, and any later synced write makes it durable.
-    Written,
-}
-
-impl Drop for Store {
-    fn drop(&mut self) {
-        if let Err(e) = self.flush_audit() {
-            tracing::error!(error = %e, "audit entries of reads could not be written at close");
-        }
-    }
+    /// The audit MAC key, while the key store is unsealed.
+    audit_key: Mutex<Option<std::sync::Arc<audit::MacKey>>>,
 }
 
 impl Store {
@@ -321,23 +296,16 @@ impl Store {
         let store = Store {
             db,
             path: path.to_owned(),
-            audit: Mutex::new(journal::Chain::default()),
-            audit_pending: tokio::sync::Notify::new(),
-            writer: Mutex::new(journal::Writer::default()),
-            written: Condvar::new(),
-            failed: std::sync::atomic::AtomicBool::new(false),
+            audit: Mutex::new(Head::default()),
+            meta_generation: std::sync::atomic::AtomicU64::new(0),
             write_seconds,
             audit_pruned_by_size,
             erase: Mutex::new(BTreeSet::new()),
             erase_pending: tokio::sync::Notify::new(),
+            audit_key: Mutex::new(None),
         };
         if let Some(head) = audit::read_meta::<Head>(&store, audit::META_HEAD)? {
-            store
-                .writer
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .written_through = head.written();
-            store.chain().head = head;
+            *store.head() = head;
         }
         Ok(store)
     }
@@ -368,10 +336,36 @@ impl Store {
         }
     }
 
-    /// Writes the command as one atomic batch and returns once the WAL is
-    /// on disk: acknowledged means durable.
-    pub fn apply(&self, command: &Command) -> Result<(), StoreError> {
-        self.write(command, true)
+    /// The audit MAC key, while the store is unsealed.
+    pub(crate) fn audit_key(&self) -> Option<std::sync::Arc<audit::MacKey>> {
+        self.audit_key
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Derives the audit MAC key from the root key: the key store calls
+    /// this when it unseals. A failure is logged; anchors are then not
+    /// written, which verify reports.
+    pub fn unlock_audit(&self, root: &[u8], cluster_id: &str) {
+        match audit::MacKey::derive(root, cluster_id) {
+            Ok(k) => {
+                *self.audit_key.lock().unwrap_or_else(|p| p.into_inner()) =
+                    Some(std::sync::Arc::new(k))
+            }
+            Err(e) => tracing::error!(error = %e, "the audit log cannot be authenticated"),
+        }
+    }
+
+    /// Drops the audit MAC key: the key store calls this when it seals.
+    pub fn lock_audit(&self) {
+        *self.audit_key.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+
+    /// How many times the hierarchy's records changed (see the field).
+    pub fn meta_generation(&self) -> u64 {
+        self.meta_generation
+            .load(std::sync::atomic::Ordering::Acquire)
     }
 
     /// Bytes the store takes on disk (SST files and live WAL).
@@ -396,18 +390,6 @@ impl Store {
                 .unwrap_or(0)
     }
 
-    /// The same batch without waiting for the disk: only for bulk loads
-    /// that are followed by [`Store::sync`].
-    pub fn apply_unsynced(&self, command: &Command) -> Result<(), StoreError> {
-        self.write(command, false)
-    }
-
-    fn batch(&self, command: &Command) -> Result<WriteBatch, StoreError> {
-        let mut batch = WriteBatch::default();
-        self.add_to(&mut batch, command)?;
-        Ok(batch)
-    }
-
     fn add_to(&self, batch: &mut WriteBatch, command: &Command) -> Result<(), StoreError> {
         for m in &command.mutations {
             match m {
@@ -418,16 +400,6 @@ impl Store {
                 }
             }
         }
-        Ok(())
-    }
-
-    fn write(&self, command: &Command, sync: bool) -> Result<(), StoreError> {
-        let started = std::time::Instant::now();
-        let batch = self.batch(command)?;
-        let mut wo = WriteOptions::default();
-        wo.set_sync(sync);
-        self.db.write_opt(batch, &wo)?;
-        self.write_seconds.observe(started.elapsed().as_secs_f64());
         Ok(())
     }
 
