@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+#[cfg(test)]
+mod conformance;
 mod log_store;
 mod state_machine;
 pub(crate) mod types;

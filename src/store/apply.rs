@@ -153,3 +153,95 @@ fn touches_watched(command: &Command) -> bool {
         _ => false,
     })
 }
+
+#[cfg(test)]
+mod determinism {
+    use super::super::{Cf, Command, Expect, Store};
+    use crate::audit::{Draft, Stamped};
+    use proptest::prelude::*;
+
+    /// A small command: a few writes to a handful of keys, maybe a
+    /// precondition on an object, maybe an audit entry.
+    fn command() -> impl Strategy<Value = Command> {
+        let mutation = (0u8..3, 0u8..4, 0u8..6, any::<i8>());
+        (
+            proptest::collection::vec(mutation, 0..5),
+            proptest::option::of((0u8..6, 0u64..3)),
+            proptest::option::of((0i64..1_000_000, "[a-z]{1,8}")),
+        )
+            .prop_map(|(ms, expect, audit)| {
+                let mut c = Command::default();
+                let cfs = [Cf::Objects, Cf::Index, Cf::Meta, Cf::Audit];
+                for (kind, cf, key, v) in ms {
+                    let key = format!("k{key}");
+                    match kind {
+                        // A record-shaped value: format byte then version.
+                        0 => {
+                            let mut value = vec![2u8];
+                            value.extend_from_slice(&(v.unsigned_abs() as u64 % 3).to_be_bytes());
+                            c.put(cfs[cf as usize], key, value)
+                        }
+                        1 => c.delete(cfs[cf as usize], key),
+                        _ => c.add(Cf::Meta, key, i64::from(v)),
+                    }
+                }
+                if let Some((uid, version)) = expect {
+                    c.expect.push(Expect {
+                        uid: format!("k{uid}"),
+                        version,
+                    });
+                }
+                if let Some((time_ms, op)) = audit {
+                    c.audit.push(Stamped {
+                        time_ms,
+                        draft: Draft::new("cn:test", op),
+                    });
+                }
+                c
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// What Raft relies on: the same commands applied in the same order
+        /// to two fresh stores (two nodes) leave them byte for byte equal,
+        /// conflicts and audit chain included.
+        #[test]
+        fn the_same_commands_leave_identical_stores(commands in proptest::collection::vec(command(), 1..40)) {
+            let dir = tempfile::tempdir().unwrap();
+            let a = Store::open(&dir.path().join("a")).unwrap();
+            let b = Store::open(&dir.path().join("b")).unwrap();
+            for (i, c) in commands.iter().enumerate() {
+                let mark = (i as u64).to_be_bytes();
+                let marks: [(&[u8], &[u8]); 1] = [(b"raft/applied", &mark)];
+                let ra = a.apply_at(c, i as u64, &marks, false).unwrap();
+                let rb = b.apply_at(c, i as u64, &marks, false).unwrap();
+                prop_assert_eq!(ra, rb);
+            }
+            prop_assert_eq!(a.digest().unwrap(), b.digest().unwrap());
+            prop_assert_eq!(a.audit_head(), b.audit_head());
+        }
+    }
+
+    #[test]
+    fn a_failed_precondition_writes_only_the_mark() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path()).unwrap();
+        let before = s.digest().unwrap();
+        let mut c = Command::default();
+        c.put(Cf::Objects, "uid-1", vec![2, 0, 0, 0, 0, 0, 0, 0, 1]);
+        c.expect.push(Expect {
+            uid: "uid-1".into(),
+            version: 3,
+        });
+        c.audit.push(Stamped {
+            time_ms: 1,
+            draft: Draft::new("cn:x", "Revoke"),
+        });
+        let applied = s.apply_at(&c, 7, &[], false).unwrap();
+        let conflict = applied.conflict.expect("the precondition must fail");
+        assert_eq!((conflict.expected, conflict.found), (3, 0));
+        assert_eq!(s.digest().unwrap(), before, "nothing may be written");
+        assert_eq!(s.audit_head().next_seq, 1, "no audit entry either");
+    }
+}
