@@ -76,7 +76,7 @@ fn count(server: &common::TestServer, object_type: &str) -> i64 {
 
 /// Entries in the audit log, once the buffered ones are written.
 fn audit_entries(server: &common::TestServer) -> u64 {
-    server.keystore.store().flush_audit().unwrap();
+    server.keystore.flush_audit().unwrap();
     lkm::audit::verify(server.keystore.store()).unwrap().entries
 }
 
