@@ -2,10 +2,12 @@
 //! `scripts/dev-cluster` does it, with a fault proxy in front of every
 //! node's cluster port; and a write load whose clients record a history.
 //!
-//! Node I (1-based) has DIR/nodeI/lkm.toml, serves KMIP and metrics on
-//! free ports of 127.0.0.1, listens for peers on 127.0.0.(10+I) (which it
-//! also dials from, so the proxy knows it) and advertises its proxy's
-//! address. Its output goes to DIR/nodeI/node.log; when a test fails, the
+//! Node I (1-based) has DIR/nodeI/lkm.toml and binds every port on an
+//! address of its own, 127.0.0.(10+I): KMIP, metrics and the peer
+//! listener (it dials peers from there too, so the proxy knows it). No
+//! client or proxy socket has a port there, so a port a stopped node
+//! freed is still free when it restarts. It advertises its proxy's
+//! address. (The server certificate names localhost, which clients check.) Its output goes to DIR/nodeI/node.log; when a test fails, the
 //! last lines of every log are printed and DIR is kept.
 //!
 //! Every wait is bounded in time; every child is killed on drop. Cluster
@@ -330,8 +332,8 @@ impl Cluster {
             nodes.push(Node {
                 config: dir.join("lkm.toml"),
                 dir,
-                kmip: SocketAddr::from(([127, 0, 0, 1], common::free_port())),
-                metrics: SocketAddr::from(([127, 0, 0, 1], common::free_port())),
+                kmip: SocketAddr::new(ip, free_port_on(ip)),
+                metrics: SocketAddr::new(ip, free_port_on(ip)),
                 cluster_listen: SocketAddr::new(ip, free_port_on(ip)),
                 process: None,
             });
@@ -865,7 +867,7 @@ async fn writer(
         let (mut outcome, uid) = history.register(id, node, c, history::random_bytes()).await;
         if let (Outcome::Acknowledged, Some(uid)) = (&outcome, uid) {
             acked += 1;
-            if destroy_every > 0 && acked % destroy_every == 0 {
+            if destroy_every > 0 && acked.is_multiple_of(destroy_every) {
                 ops += 1;
                 outcome = history.destroy(id, node, c, &uid).await;
             }

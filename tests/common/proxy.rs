@@ -61,6 +61,8 @@ struct State {
     partitioned: HashSet<usize>,
     conns: HashMap<u64, Conn>,
     next_id: u64,
+    /// Connections accepted from an address that is no node's.
+    strangers: usize,
 }
 
 impl State {
@@ -175,6 +177,12 @@ impl Proxies {
         self.shared.delay_ms.store(ms, Ordering::Relaxed);
     }
 
+    /// Connections ever accepted from an address that is no node's: a
+    /// node that does not dial from its own address escapes the blocks.
+    pub fn strangers(&self) -> usize {
+        self.shared.lock().strangers
+    }
+
     /// Connections being forwarded now, over all proxies.
     pub fn live_connections(&self) -> usize {
         self.shared.lock().conns.len()
@@ -205,6 +213,9 @@ async fn accept_loop(listener: TcpListener, to: usize, target: SocketAddr, share
         let from = shared.source(peer.ip());
         let registered = {
             let mut s = shared.lock();
+            if from == Source::Other {
+                s.strangers += 1;
+            }
             if s.is_blocked(from, to) || s.conns.len() >= MAX_CONNECTIONS {
                 None
             } else {
@@ -390,7 +401,7 @@ mod tests {
     async fn a_partition_cuts_every_link_of_a_node_until_healed() {
         let (target, _echo) = echo().await;
         let p = Proxies::start(&[target, target, target]).await.unwrap();
-        let mut to_two = vec![dial(1, p.addr(2)).await, dial(3, p.addr(2)).await];
+        let mut to_two = [dial(1, p.addr(2)).await, dial(3, p.addr(2)).await];
         let mut from_two = dial(2, p.addr(3)).await;
         let mut unrelated = dial(1, p.addr(3)).await;
         let mut stranger = TcpStream::connect(p.addr(2)).await.unwrap();
@@ -407,6 +418,7 @@ mod tests {
         }
         assert!(closed(&mut from_two).await);
         assert!(closed(&mut stranger).await, "even an unknown source");
+        assert_eq!(p.strangers(), 1);
         assert!(echoes(&mut unrelated, b"1 and 3 still talk").await);
         assert!(closed(&mut dial(1, p.addr(2)).await).await);
         assert!(closed(&mut dial(2, p.addr(1)).await).await);
