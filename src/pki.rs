@@ -44,7 +44,7 @@ pub const FILES: [&str; 6] = [
     "client.key",
 ];
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PkiError + '_ {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PkiError + '_ {
     move |source| PkiError::Io {
         path: path.to_owned(),
         source,
@@ -53,7 +53,7 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> PkiError + '_ {
 
 /// Writes a file, readable by its owner only when it holds a private key
 /// (mode 0600 even over an existing file with a looser mode).
-fn write_file(path: &Path, contents: &str, private: bool) -> Result<(), PkiError> {
+pub(crate) fn write_file(path: &Path, contents: &str, private: bool) -> Result<(), PkiError> {
     let mode = if private {
         private_files::KEY_MODE
     } else {
@@ -63,11 +63,11 @@ fn write_file(path: &Path, contents: &str, private: bool) -> Result<(), PkiError
 }
 
 /// Creates a folder for keys (mode 0700 where it is made).
-fn create_dir(dir: &Path) -> Result<(), PkiError> {
+pub(crate) fn create_dir(dir: &Path) -> Result<(), PkiError> {
     private_files::create_dir(dir).map_err(io_err(dir))
 }
 
-fn ca_params(now: OffsetDateTime) -> Result<CertificateParams, PkiError> {
+pub(crate) fn ca_params(now: OffsetDateTime) -> Result<CertificateParams, PkiError> {
     let mut p = CertificateParams::new(Vec::<String>::new())?;
     p.not_before = now - BACKDATE;
     p.not_after = now + CA_VALIDITY;
@@ -83,7 +83,7 @@ fn ca_params(now: OffsetDateTime) -> Result<CertificateParams, PkiError> {
 }
 
 /// A leaf made `now` under a CA valid until `ca_not_after`.
-fn leaf_params(
+pub(crate) fn leaf_params(
     cn: &str,
     server: bool,
     now: OffsetDateTime,

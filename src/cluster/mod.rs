@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub(crate) mod bundle;
+pub(crate) mod pki;
 #[cfg(test)]
 mod conformance;
 mod log_store;
