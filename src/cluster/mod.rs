@@ -10,4 +10,5 @@ pub(crate) mod pki;
 mod conformance;
 mod log_store;
 mod state_machine;
+pub(crate) mod transport;
 pub(crate) mod types;

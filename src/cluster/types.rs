@@ -129,7 +129,8 @@ pub(crate) struct SnapshotChunk {
 pub(crate) enum Response {
     Append(openraft::raft::AppendEntriesResponse<Lkm>),
     Vote(openraft::raft::VoteResponse<Lkm>),
-    TransferLeader,
+    /// Accepted, or why not (the vote changed meanwhile).
+    TransferLeader(openraft::raft::TransferLeaderResponse<Lkm>),
     /// A chunk was stored; the final one also carries the install's answer.
     Snapshot(Option<openraft::raft::SnapshotResponse<Lkm>>),
     Forward(Outcome),
