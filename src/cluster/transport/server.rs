@@ -32,6 +32,10 @@ pub(crate) const IDLE: Duration = Duration::from_secs(120);
 pub(crate) const STEP: Duration = DEFAULT_TIMEOUT;
 /// How long shutdown waits for connections to finish their request.
 const DRAIN: Duration = Duration::from_secs(5);
+/// The longest the handler may take to answer a request (not a snapshot
+/// install): past it the request fails, so a stuck request does not hold
+/// a connection slot for ever. Callers give up much sooner.
+pub(crate) const HANDLE_LIMIT: Duration = Duration::from_secs(60);
 
 /// What the Raft core does with the requests of authenticated peers.
 pub(crate) trait RpcHandler: Send + Sync + 'static {
@@ -68,8 +72,8 @@ fn claimed_sender(req: &Request) -> Option<u64> {
 /// Serves the cluster port on `listener` until `shutdown`. Peers must
 /// present a certificate of the cluster CA (`tls`, see
 /// [`super::tls::server_config`]) naming a node of `cluster_id`.
-/// Snapshots are assembled under `staging` (created 0700; leftovers of
-/// an earlier run are removed first).
+/// Snapshots are assembled under `staging` (created 0700; transfers an
+/// earlier run left there are removed first, nothing else).
 pub(crate) async fn serve<H: RpcHandler>(
     listener: TcpListener,
     tls: Arc<ServerConfig>,
@@ -78,8 +82,8 @@ pub(crate) async fn serve<H: RpcHandler>(
     handler: Arc<H>,
     shutdown: CancellationToken,
 ) -> Result<(), TransportError> {
-    snapshot::remove_dir(&staging).await;
     crate::private_files::create_dir(&staging)?;
+    snapshot::remove_leftovers(&staging).await?;
     let acceptor = TlsAcceptor::from(tls);
     let slots = Arc::new(Semaphore::new(MAX_CONNECTIONS));
     let tasks = TaskTracker::new();
@@ -210,7 +214,9 @@ impl<H: RpcHandler> Connection<H> {
             return Response::Error(format!("sender {claimed} is not node {from}"));
         }
         let Request::Snapshot(chunk) = req else {
-            return self.handler.handle(from, req).await;
+            return tokio::time::timeout(HANDLE_LIMIT, self.handler.handle(from, req))
+                .await
+                .unwrap_or_else(|_| Response::Error(format!("no answer within {HANDLE_LIMIT:?}")));
         };
         match receiver.chunk(chunk).await {
             Ok(None) => Response::Snapshot(None),

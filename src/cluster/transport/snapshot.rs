@@ -145,9 +145,7 @@ impl Receiver {
                 t
             }
             None => {
-                let dir = self
-                    .staging
-                    .join(format!("{}-{:016x}", self.from, c.transfer));
+                let dir = self.staging.join(transfer_dir_name(self.from, c.transfer));
                 remove_dir(&dir).await;
                 crate::private_files::create_dir(&dir)
                     .map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -245,6 +243,33 @@ impl Drop for Receiver {
     }
 }
 
+/// The staging subdirectory of one transfer.
+fn transfer_dir_name(from: u64, transfer: u64) -> String {
+    format!("{from}-{transfer:016x}")
+}
+
+/// True for the names [`transfer_dir_name`] makes.
+fn is_transfer_dir_name(name: &str) -> bool {
+    name.split_once('-').is_some_and(|(from, t)| {
+        !from.is_empty()
+            && from.bytes().all(|b| b.is_ascii_digit())
+            && t.len() == 16
+            && t.bytes().all(|b| b.is_ascii_hexdigit())
+    })
+}
+
+/// Removes the transfers an earlier run left in `staging` (a crash
+/// mid-transfer), and nothing else.
+pub(crate) async fn remove_leftovers(staging: &Path) -> std::io::Result<()> {
+    let mut rd = tokio::fs::read_dir(staging).await?;
+    while let Some(entry) = rd.next_entry().await? {
+        if entry.file_name().to_str().is_some_and(is_transfer_dir_name) {
+            remove_dir(&entry.path()).await;
+        }
+    }
+    Ok(())
+}
+
 /// Removes a directory and its contents, if it exists.
 pub(crate) async fn remove_dir(dir: &Path) {
     match tokio::fs::remove_dir_all(dir).await {
@@ -252,6 +277,35 @@ pub(crate) async fn remove_dir(dir: &Path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
         Err(e) => {
             tracing::warn!(dir = %dir.display(), error = %e, "cannot remove a snapshot staging directory")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn only_transfer_leftovers_are_removed_from_staging() {
+        let tmp = tempfile::tempdir().unwrap();
+        let left = tmp.path().join(transfer_dir_name(2, 0xabc));
+        std::fs::create_dir(&left).unwrap();
+        std::fs::write(left.join("000001.sst"), b"x").unwrap();
+        std::fs::create_dir(tmp.path().join("keep")).unwrap();
+        std::fs::write(tmp.path().join("2-notatransfer"), b"x").unwrap();
+        remove_leftovers(tmp.path()).await.unwrap();
+        assert!(!left.exists());
+        assert!(tmp.path().join("keep").is_dir());
+        assert!(tmp.path().join("2-notatransfer").is_file());
+    }
+
+    #[test]
+    fn file_names_carry_no_path() {
+        for ok in ["CURRENT", "000012.sst", "MANIFEST-000005", "OPTIONS-000007"] {
+            assert!(valid_file_name(ok), "{ok}");
+        }
+        for bad in ["", ".", "..", "../x", "a/b", ".hidden", "a\\0", "a b"] {
+            assert!(!valid_file_name(bad), "{bad:?}");
         }
     }
 }
