@@ -163,12 +163,12 @@ impl RaftLogStorage<Lkm> for LogStore {
         let last = match self.db.iterator_cf(cf, IteratorMode::End).next() {
             Some(kv) => {
                 let (_, v) = kv.map_err(io_err)?;
-                Some(decode::<Entry>(&v)?.log_id().clone())
+                Some(decode::<Entry>(&v)?.log_id())
             }
             None => None,
         };
         Ok(LogState {
-            last_log_id: last.or_else(|| purged.clone()),
+            last_log_id: last.or(purged),
             last_purged_log_id: purged,
         })
     }

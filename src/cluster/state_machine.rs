@@ -66,7 +66,7 @@ impl StateMachine {
         let log_id = entry.log_id();
         let index = log_id.index();
         if let Some(m) = entry.get_membership() {
-            self.membership = StoredMembership::new(Some(log_id.clone()), m);
+            self.membership = StoredMembership::new(Some(log_id), m);
         }
         let mark = postcard::to_stdvec(&Mark {
             applied: Some(log_id),
@@ -153,7 +153,7 @@ impl RaftSnapshotBuilder<Lkm> for Builder {
             store.checkpoint(&staging).map_err(io_err)?;
             let mark = read_mark(&Store::open_copy(&staging).map_err(io_err)?)?;
             let meta = SnapshotMeta {
-                last_log_id: mark.applied.clone(),
+                last_log_id: mark.applied,
                 last_membership: mark.membership,
             };
             std::fs::write(
