@@ -13,6 +13,11 @@ use crate::store::{Cf, Command, Store, StoreError};
 /// Entries one cut removes at most: one command, one batch.
 const CHUNK: usize = 4096;
 
+/// Room a cut by size leaves for its own `AuditPrune` entry (a few hundred
+/// bytes), so the log is under `max_bytes` once that entry is written and
+/// the next plan does not cut again for it.
+const OWN_ENTRY: u64 = 1024;
+
 /// The next cut `retention` calls for at `now_ms`, oldest entries first,
 /// at most [`CHUNK`] of them, with what it removes; None when every
 /// entry kept may stay. The command removes the entries (if the last one
@@ -37,7 +42,7 @@ pub fn plan_prune(
         return Ok(None);
     }
     let chunk = store.scan(Cf::Audit, b"", &super::key(head.first_seq), CHUNK)?;
-    let mut kept = head.bytes;
+    let mut kept = head.bytes.saturating_add(OWN_ENTRY);
     let mut pruned = Pruned::default();
     let mut gone: Vec<(u64, &[u8])> = Vec::new();
     let mut next_oldest = None;

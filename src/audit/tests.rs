@@ -424,13 +424,21 @@ fn plan_prune_by_size_counts_what_went_for_lack_of_room() {
     let (c, pruned) = plan_prune(&store, &half, T0 + 100, &mac_key())
         .unwrap()
         .unwrap();
-    assert!((9..=11).contains(&pruned.removed), "{pruned:?}");
+    // Half, and room for the cut's own entry.
+    assert!((10..20).contains(&pruned.removed), "{pruned:?}");
     assert_eq!(pruned.by_size, pruned.removed);
     assert_eq!(pruned.newest_by_size_ms, Some(T0 + pruned.removed as i64));
     let detail = c.audit[0].draft.detail.clone().unwrap();
     assert!(detail.contains("because the log was over"), "{detail}");
     store.apply(&c).unwrap();
     assert_eq!(checked(&store).broken, None);
+    // Under the limit with its own entry: the next plan cuts nothing.
+    assert!(store.audit_head().bytes <= half.max_bytes);
+    assert!(
+        plan_prune(&store, &half, T0 + 100, &mac_key())
+            .unwrap()
+            .is_none()
+    );
     // A plan made before another cut landed no longer fits: nothing is cut.
     let (_d2, other) = self::store();
     write(&other, 20);
