@@ -6,11 +6,9 @@ mod common;
 #[path = "common/restart.rs"]
 mod restart;
 
-use lkm::audit::{
-    self, Draft, Entry, Filter, Format, Gap, Head, HeadToken, MacKey, Retention, Span,
-};
+use lkm::audit::{self, Draft, Entry, Filter, Format, Head, HeadToken, MacKey, Retention, Stamped};
 use lkm::kmip::{Operation, ProtocolVersion, RequestBatchItem, RequestHeader, RequestMessage, tag};
-use lkm::store::{Cf, Command, Durability, Store};
+use lkm::store::{Cf, Command, Store};
 use lkm::ttlv::Item;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -279,9 +277,7 @@ fn retention_prunes_by_age_and_size_and_the_chain_still_verifies() {
     for i in 0..200 {
         let mut d = Draft::new("cn:test", "Get");
         d.name(&format!("uid-{i}"));
-        store
-            .commit(&Command::default(), &d, Durability::Written)
-            .unwrap();
+        append(&store, d);
     }
     let before = store.audit_head();
     assert_eq!(before.written(), 200);
@@ -292,36 +288,23 @@ fn retention_prunes_by_age_and_size_and_the_chain_still_verifies() {
         max_bytes: size / 2,
         ..Retention::default()
     };
-    // Sealed (no audit key), nothing is pruned: a checkpoint without its
-    // MAC could hide a cut at the start of the log.
-    assert_eq!(store.prune_audit(&half, now).unwrap().removed, 0);
-    store.unlock_audit(&ROOT, "test-cluster");
+    // Pruning needs the audit key (the checkpoint carries a MAC); the key
+    // store only plans a cut while unsealed.
+    let key = MacKey::derive(&ROOT, "test-cluster").unwrap();
 
     // Nothing is old enough and the log is under its size: nothing goes.
-    assert_eq!(
-        store
-            .prune_audit(&Retention::default(), now)
-            .unwrap()
-            .removed,
-        0
-    );
+    assert_eq!(prune(&store, &Retention::default(), now, &key).removed, 0);
 
     // By size: keep about half. All of them are younger than the
     // retention age, so all are counted as pushed out by size.
-    let outcome = store.prune_audit(&half, now).unwrap();
+    let outcome = prune(&store, &half, now, &key);
     let pruned = outcome.removed;
     assert!((95..=105).contains(&pruned), "{pruned}");
     assert_eq!(outcome.by_size, pruned);
-    assert_eq!(store.audit_pruned_by_size.get(), pruned);
     assert!(outcome.newest_by_size_ms.is_some_and(|t| t <= now));
     let head = store.audit_head();
-    // Half, plus the prune's own entry (its MAC, and what it accounts for).
-    assert!(
-        head.bytes <= size / 2 + 600,
-        "{} > {}",
-        head.bytes,
-        size / 2
-    );
+    // Half, the prune's own entry included.
+    assert!(head.bytes <= size / 2, "{} > {}", head.bytes, size / 2);
     assert_eq!(head.first_seq, pruned + 1);
     let report = audit::verify(&store).unwrap();
     assert_eq!(report.broken, None, "{report:?}");
@@ -333,19 +316,21 @@ fn retention_prunes_by_age_and_size_and_the_chain_still_verifies() {
     assert_eq!(last.seq, 201);
     let detail = last.draft.detail.clone().unwrap_or_default();
     assert!(detail.contains("because the log was over"), "{detail}");
-    // With the key, MACs and the MACed checkpoint check too.
-    let key = MacKey::derive(&ROOT, "test-cluster").unwrap();
+    // With the key, the MACed checkpoint checks too; once anchored, every
+    // entry kept but the anchor itself is vouched for.
+    store
+        .apply(&audit::anchor_command(&key, &store, now).unwrap().unwrap())
+        .unwrap();
     let report = audit::verify_with(&store, Some(&key), None).unwrap();
     assert_eq!(report.broken, None, "{report:?}");
-    assert_eq!(report.authenticated, report.entries);
+    assert_eq!(report.authenticated, report.entries - 1);
 
     // By age: a year and a day later everything but the newest goes; none
     // of that is "by size".
     let later = now + 366 * 86_400_000;
-    let by_age = store.prune_audit(&Retention::default(), later).unwrap();
+    let by_age = prune(&store, &Retention::default(), later, &key);
     assert!(by_age.removed > 0);
     assert_eq!(by_age.by_size, 0);
-    assert_eq!(store.audit_pruned_by_size.get(), pruned);
     let left = entries(&store);
     assert_eq!(
         left.len(),
@@ -363,7 +348,7 @@ fn retention_prunes_by_age_and_size_and_the_chain_still_verifies() {
     let broken = report.broken.unwrap();
     assert_eq!(broken.seq, 1);
     assert!(
-        broken.problem.contains("entries 1 to 200 are missing"),
+        broken.problem.contains("entries 1 to 202 are missing"),
         "{}",
         broken.problem
     );
@@ -371,47 +356,7 @@ fn retention_prunes_by_age_and_size_and_the_chain_still_verifies() {
     // Reopening reads the head back: the chain goes on where it stopped.
     drop(store);
     let store = Store::open(dir.path()).unwrap();
-    assert_eq!(store.audit_head().next_seq, 203);
-}
-
-#[test]
-fn read_entries_wait_in_memory_in_order_and_reach_the_store() {
-    let dir = tempfile::tempdir().unwrap();
-    let store = Store::open(dir.path()).unwrap();
-    for i in 0..3 {
-        let mut d = Draft::new("cn:reader", "Get");
-        d.name(&format!("k{i}"));
-        store
-            .commit(&Command::default(), &d, Durability::Buffered)
-            .unwrap();
-    }
-    // Counted at once, not yet written.
-    assert_eq!(store.audit_head().written(), 3);
-    assert!(entries(&store).is_empty());
-    // A durable change takes the waiting entries with it, in order.
-    let mut c = Command::default();
-    c.put(Cf::Meta, b"test-key".to_vec(), b"v".to_vec());
-    let seq = store
-        .commit(&c, &Draft::new("cn:writer", "Create"), Durability::Synced)
-        .unwrap();
-    assert_eq!(seq, 4);
-    let ops: Vec<String> = entries(&store)
-        .into_iter()
-        .map(|e| e.draft.operation)
-        .collect();
-    assert_eq!(ops, ["Get", "Get", "Get", "Create"]);
-    // Entries still waiting when the store closes are written then.
-    store
-        .commit(
-            &Command::default(),
-            &Draft::new("cn:reader", "Locate"),
-            Durability::Buffered,
-        )
-        .unwrap();
-    drop(store);
-    let store = Store::open(dir.path()).unwrap();
-    assert_eq!(entries(&store).len(), 5);
-    assert_eq!(audit::verify(&store).unwrap().broken, None);
+    assert_eq!(store.audit_head().next_seq, 205);
 }
 
 #[test]
@@ -422,9 +367,7 @@ fn client_chosen_uids_cannot_bloat_or_forge_entries() {
     assert!(d.uids[0].starts_with("sha256:") && d.uids[0].len() < 80);
     let dir = tempfile::tempdir().unwrap();
     let store = Store::open(dir.path()).unwrap();
-    store
-        .commit(&Command::default(), &d, Durability::Synced)
-        .unwrap();
+    append(&store, d);
     let mut out = Vec::new();
     audit::export(&store, &Filter::default(), Format::Text, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
@@ -434,139 +377,35 @@ fn client_chosen_uids_cannot_bloat_or_forge_entries() {
 
 const ROOT: [u8; 32] = [7; 32];
 
-fn commit_n(store: &Store, operation: &str, n: usize) {
-    for _ in 0..n {
-        store
-            .commit(
-                &Command::default(),
-                &Draft::new("cn:test", operation),
-                Durability::Written,
-            )
-            .unwrap();
+/// Appends an entry as every node does: applied with its command.
+fn append(store: &Store, draft: Draft) {
+    let c = Command {
+        audit: vec![Stamped {
+            time_ms: audit::now_ms(),
+            draft,
+        }],
+        ..Command::default()
+    };
+    store.apply(&c).unwrap();
+}
+
+/// Prunes as the key store does: plan a cut, apply it, until none is left.
+fn prune(store: &Store, retention: &Retention, now: i64, key: &MacKey) -> audit::Pruned {
+    let mut total = audit::Pruned::default();
+    for _ in 0..64 {
+        let Some((c, p)) = audit::plan_prune(store, retention, now, key).unwrap() else {
+            break;
+        };
+        assert_eq!(store.apply(&c).unwrap().conflict, None);
+        total.removed += p.removed;
+        total.by_size += p.by_size;
+        total.newest_by_size_ms = total.newest_by_size_ms.max(p.newest_by_size_ms);
     }
+    total
 }
 
 fn head_of(store: &Store) -> Head {
     serde_json::from_slice(&store.get(Cf::Meta, b"audit/head").unwrap().unwrap()).unwrap()
-}
-
-fn set_meta_json(store: &Store, key: &[u8], value: &serde_json::Value) {
-    let mut c = Command::default();
-    c.put(Cf::Meta, key.to_vec(), serde_json::to_vec(value).unwrap());
-    store.apply(&c).unwrap();
-}
-
-#[test]
-fn macs_vouch_for_sealed_entries_and_the_report_names_what_nothing_vouches_for() {
-    let dir = tempfile::tempdir().unwrap();
-    let key = MacKey::derive(&ROOT, "c1").unwrap();
-    {
-        let store = Store::open(dir.path()).unwrap();
-        store.unlock_audit(&ROOT, "c1");
-        commit_n(&store, "Get", 3); // 1-3, with MACs
-        store.lock_audit();
-        commit_n(&store, "Get", 2); // 4-5, sealed
-        store.unlock_audit(&ROOT, "c1");
-        commit_n(&store, "Get", 1); // 6 vouches for 4-5
-        let all = entries(&store);
-        for e in &all {
-            assert_eq!(e.mac.is_some(), !(4..=5).contains(&e.seq), "{e:?}");
-        }
-        assert_eq!(
-            all[5].gap,
-            Some(Gap {
-                inherited: None,
-                sealed: Some(Span { first: 4, last: 5 })
-            })
-        );
-        let r = audit::verify_with(&store, Some(&key), None).unwrap();
-        assert_eq!(r.broken, None, "{r:?}");
-        assert!(r.macs_checked);
-        assert_eq!((r.entries, r.authenticated), (6, 6));
-        assert!(r.unauthenticated.is_empty(), "{r:?}");
-        assert_eq!(r.macs_since, Some(1));
-        // Without the key: links only, and the report says so.
-        assert!(!audit::verify(&store).unwrap().macs_checked);
-        // Another cluster's key: no MAC checks.
-        let other = MacKey::derive(&ROOT, "c2").unwrap();
-        let r = audit::verify_with(&store, Some(&other), None).unwrap();
-        let b = r.broken.unwrap();
-        assert_eq!(b.seq, 1);
-        assert!(
-            b.problem.contains("MAC that does not check"),
-            "{}",
-            b.problem
-        );
-    }
-    // A run that is never unsealed writes entries 7 and 8 ...
-    {
-        let store = Store::open(dir.path()).unwrap();
-        commit_n(&store, "Get", 2);
-    }
-    // ... and while the server is stopped someone changes entry 8 (it has
-    // no MAC to break) and the head to match.
-    {
-        let store = Store::open(dir.path()).unwrap();
-        rewrite(&store, 8, |e| e.draft.actor = "cn:someone-else".into());
-        let mut head = head_of(&store);
-        head.prev = audit::hash(&store.get(Cf::Audit, &8u64.to_be_bytes()).unwrap().unwrap());
-        let mut c = Command::default();
-        c.put(Cf::Meta, b"audit/head".to_vec(), head.encode());
-        store.apply(&c).unwrap();
-    }
-    let store = Store::open(dir.path()).unwrap();
-    commit_n(&store, "Get", 1); // 9, this run's, sealed
-    store.unlock_audit(&ROOT, "c1");
-    commit_n(&store, "Get", 1); // 10: found 7-8, wrote 9
-    assert_eq!(
-        entries(&store).pop().unwrap().gap,
-        Some(Gap {
-            inherited: Some(Span { first: 7, last: 8 }),
-            sealed: Some(Span { first: 9, last: 9 })
-        })
-    );
-    let r = audit::verify_with(&store, Some(&key), None).unwrap();
-    assert_eq!(r.broken, None, "{r:?}");
-    assert_eq!((r.entries, r.authenticated), (10, 8));
-    assert_eq!(r.unauthenticated.len(), 1, "{r:?}");
-    let u = &r.unauthenticated[0];
-    assert_eq!((u.first, u.last), (7, 8));
-    assert!(u.why.contains("found without a MAC"), "{}", u.why);
-
-    // Pruning (by size: everything but the newest) writes a MACed checkpoint.
-    let tiny = Retention {
-        max_bytes: 1,
-        ..Retention::default()
-    };
-    let outcome = store.prune_audit(&tiny, audit::now_ms()).unwrap();
-    assert_eq!((outcome.removed, outcome.by_size), (9, 9));
-    let r = audit::verify_with(&store, Some(&key), None).unwrap();
-    assert_eq!(r.broken, None, "{r:?}");
-    assert_eq!(r.pruned, 9);
-    // A checkpoint moved by someone without the key does not pass ...
-    let raw = store.get(Cf::Meta, b"audit/checkpoint").unwrap().unwrap();
-    let checkpoint: serde_json::Value = serde_json::from_slice(&raw).unwrap();
-    let mut moved = checkpoint.clone();
-    moved["pruned"] = serde_json::json!(2);
-    set_meta_json(&store, b"audit/checkpoint", &moved);
-    let b = audit::verify_with(&store, Some(&key), None)
-        .unwrap()
-        .broken
-        .unwrap();
-    assert!(
-        b.problem.contains("checkpoint's MAC does not check"),
-        "{}",
-        b.problem
-    );
-    // ... nor one without a MAC, since MACs began before what it covers.
-    let mut stripped = checkpoint.clone();
-    stripped.as_object_mut().unwrap().remove("mac");
-    set_meta_json(&store, b"audit/checkpoint", &stripped);
-    let b = audit::verify_with(&store, Some(&key), None)
-        .unwrap()
-        .broken
-        .unwrap();
-    assert!(b.problem.contains("carries no MAC"), "{}", b.problem);
 }
 
 /// An entry as someone without the key would write it: no MAC, no gap.
@@ -789,61 +628,4 @@ async fn an_exported_head_catches_truncation_and_forgery() {
         "{said}"
     );
     drop(restart::stop(server).await);
-}
-
-#[test]
-fn a_log_from_before_macs_still_verifies_and_is_reported_unauthenticated() {
-    // What lkm wrote before MACs: entries without a MAC, and a retention
-    // checkpoint without one (entries 1-4 pruned, as the old code did).
-    let dir = tempfile::tempdir().unwrap();
-    {
-        let store = Store::open(dir.path()).unwrap();
-        commit_n(&store, "Get", 10);
-        let mut head = head_of(&store);
-        let fourth = store.get(Cf::Audit, &4u64.to_be_bytes()).unwrap().unwrap();
-        let mut c = Command::default();
-        for seq in 1..=4u64 {
-            let raw = store.get(Cf::Audit, &seq.to_be_bytes()).unwrap().unwrap();
-            head.bytes -= raw.len() as u64;
-            c.delete(Cf::Audit, seq.to_be_bytes().to_vec());
-        }
-        head.first_seq = 5;
-        c.put(Cf::Meta, b"audit/head".to_vec(), head.encode());
-        c.put(
-            Cf::Meta,
-            b"audit/checkpoint".to_vec(),
-            serde_json::to_vec(&serde_json::json!({
-                "through_seq": 4, "hash": audit::hash(&fourth), "pruned": 4, "at_ms": 1
-            }))
-            .unwrap(),
-        );
-        store.apply(&c).unwrap();
-    }
-    // The new code opens it, gets the key at unseal, and goes on.
-    let store = Store::open(dir.path()).unwrap();
-    store.unlock_audit(&ROOT, "c1");
-    commit_n(&store, "Get", 2);
-    let key = MacKey::derive(&ROOT, "c1").unwrap();
-    let r = audit::verify_with(&store, Some(&key), None).unwrap();
-    assert_eq!(r.broken, None, "{r:?}");
-    assert_eq!((r.entries, r.authenticated, r.pruned), (8, 2, 4));
-    assert_eq!(r.macs_since, Some(11));
-    assert_eq!(r.unauthenticated.len(), 1, "{r:?}");
-    assert_eq!(
-        (r.unauthenticated[0].first, r.unauthenticated[0].last),
-        (5, 10)
-    );
-    // Pruning now writes a checkpoint with a MAC, and the log still holds.
-    store
-        .prune_audit(
-            &Retention {
-                max_bytes: 1,
-                ..Retention::default()
-            },
-            audit::now_ms(),
-        )
-        .unwrap();
-    let r = audit::verify_with(&store, Some(&key), None).unwrap();
-    assert_eq!(r.broken, None, "{r:?}");
-    assert!(r.unauthenticated.is_empty(), "{r:?}");
 }

@@ -108,7 +108,12 @@ fn audit_verify(
     expect: Option<&HeadToken>,
     verdict: &mut Option<AuditVerdict>,
 ) -> Result<String, String> {
-    let (report, head) = audit::verify_live(keystore.store(), expect).map_err(|e| e.to_string())?;
+    // A healthy log verifies whole: the log as it stands is anchored
+    // first (through the cluster, like any write), then walked.
+    let (report, head) = audit::verify_live(keystore.store(), expect, || {
+        keystore.anchor_audit().map_err(|e| e.to_string())
+    })
+    .map_err(|e| e.to_string())?;
     let summary = match &report.broken {
         Some(b) => Err(format!(
             "audit log broken at entry {}: {}",
@@ -119,8 +124,10 @@ fn audit_verify(
             report.entries
         )),
         None => Ok(format!(
-            "audit log intact: {} entries, {} authenticated by MACs",
-            report.entries, report.authenticated
+            "audit log intact: {} entries, {} authenticated by MACs, {} not",
+            report.entries,
+            report.authenticated,
+            report.unauthenticated_count()
         )),
     };
     *verdict = Some(AuditVerdict { report, head });

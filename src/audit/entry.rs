@@ -33,6 +33,26 @@ pub struct Draft {
     /// What an admin action did, in words (never a secret).
     #[serde(skip_serializing_if = "Option::is_none", default)]
     pub detail: Option<String>,
+    /// On an `AuditAnchor` entry: the key holder's word for the chain up
+    /// to an earlier entry (see [`Anchor`]). Absent everywhere else, so
+    /// entries written before anchors existed decode and hash unchanged.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub anchor: Option<Anchor>,
+}
+
+/// Entry `through_seq` had stored-bytes hash `hash` when a holder of the
+/// audit key looked, and so, through the `prev` links, did every entry
+/// before it. Entries are placed in the chain when a replicated command is
+/// applied, with no key (a sealed node applies the same commands and must
+/// write the same bytes); anchors are how the key holder vouches for them
+/// afterwards. Only the key's holder can make `mac`.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Anchor {
+    pub through_seq: u64,
+    pub hash: String,
+    /// HMAC-SHA256 with the audit key over the cluster id, `through_seq`
+    /// and `hash` (see [`super::MacKey::anchor`]).
+    pub mac: String,
 }
 
 /// A stored entry: the draft, placed in the chain.

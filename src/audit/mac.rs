@@ -19,6 +19,8 @@ const DOMAIN_ENTRY: &[u8] = b"lkm-audit-entry\0";
 const DOMAIN_CHECKPOINT: &[u8] = b"lkm-audit-checkpoint\0";
 const DOMAIN_HEAD: &[u8] = b"lkm-audit-head\0";
 const DOMAIN_SINCE: &[u8] = b"lkm-audit-since\0";
+const DOMAIN_ANCHOR: &[u8] = b"lkm-audit-anchor\0";
+const DOMAIN_ANCHOR_RECORD: &[u8] = b"lkm-audit-anchor-record\0";
 
 #[derive(Debug, thiserror::Error)]
 #[error("the audit MAC key could not be derived")]
@@ -109,12 +111,74 @@ impl MacKey {
         )
     }
 
+    /// Only logs written before anchors have one; tests still make them.
+    #[cfg(test)]
     pub(crate) fn since(&self, seq: u64) -> String {
         self.tag(DOMAIN_SINCE, &[&seq.to_be_bytes()[..]])
     }
 
     pub(crate) fn since_ok(&self, seq: u64, mac: &str) -> bool {
         self.check(DOMAIN_SINCE, &[&seq.to_be_bytes()[..]], mac)
+    }
+
+    /// The anchor vouching that entry `through_seq` has stored-bytes hash
+    /// `hash` (and, through the links, for every entry before it).
+    pub fn anchor(&self, through_seq: u64, hash: &str) -> super::Anchor {
+        let seq = through_seq.to_be_bytes();
+        super::Anchor {
+            through_seq,
+            hash: hash.to_owned(),
+            mac: self.tag(
+                DOMAIN_ANCHOR,
+                &[self.cluster_id.as_bytes(), &seq[..], hash.as_bytes()],
+            ),
+        }
+    }
+
+    /// Whether `a` was made with this key (and this cluster's id).
+    pub fn anchor_ok(&self, a: &super::Anchor) -> bool {
+        let seq = a.through_seq.to_be_bytes();
+        self.check(
+            DOMAIN_ANCHOR,
+            &[self.cluster_id.as_bytes(), &seq[..], a.hash.as_bytes()],
+            &a.mac,
+        )
+    }
+
+    /// The record of the newest anchor (`through_seq`, `hash`) and of the
+    /// entry anchors began at (`began`).
+    pub(crate) fn anchor_record(
+        &self,
+        through_seq: u64,
+        hash: &str,
+        began: u64,
+    ) -> super::AnchorRecord {
+        let mut r = super::AnchorRecord {
+            through_seq,
+            hash: hash.to_owned(),
+            began,
+            mac: String::new(),
+        };
+        let (t, b) = (through_seq.to_be_bytes(), began.to_be_bytes());
+        r.mac = self.tag(
+            DOMAIN_ANCHOR_RECORD,
+            &[self.cluster_id.as_bytes(), &t[..], hash.as_bytes(), &b[..]],
+        );
+        r
+    }
+
+    pub(crate) fn anchor_record_ok(&self, r: &super::AnchorRecord) -> bool {
+        let (t, b) = (r.through_seq.to_be_bytes(), r.began.to_be_bytes());
+        self.check(
+            DOMAIN_ANCHOR_RECORD,
+            &[
+                self.cluster_id.as_bytes(),
+                &t[..],
+                r.hash.as_bytes(),
+                &b[..],
+            ],
+            &r.mac,
+        )
     }
 
     /// A head token for entry `seq` with stored-bytes hash `hash`.
@@ -208,5 +272,18 @@ mod tests {
         forged.seq = 13;
         assert!(!a.head_ok(&forged));
         assert!(!format!("{a:?}").contains("key:"));
+        // Anchors: bound to the seq, the hash, and the cluster.
+        let an = a.anchor(12, "ab");
+        assert!(a.anchor_ok(&an));
+        assert!(!b.anchor_ok(&an), "another root key");
+        assert!(!c.anchor_ok(&an), "another cluster");
+        let mut moved = an.clone();
+        moved.through_seq = 13;
+        assert!(!a.anchor_ok(&moved));
+        let mut rehashed = an.clone();
+        rehashed.hash = "cd".into();
+        assert!(!a.anchor_ok(&rehashed));
+        // Not a head token's MAC under another name.
+        assert_ne!(an.mac, a.head(12, "ab", 0).mac);
     }
 }

@@ -2,13 +2,19 @@
 //! first place where it does not hold. Links alone prove little against
 //! someone who can write the store (they can be recomputed), so with the
 //! audit key, which only the unsealed server holds, the walk also checks
-//! every MAC, that every MAC-less entry is accounted for by the next entry
-//! that has one, the record of where MACs began, the retention
-//! checkpoint's MAC, and a head exported earlier.
+//! every anchor (its MAC, and that the entry it names still has the hash
+//! it vouched for), the record of the newest anchor, the retention
+//! checkpoint's MAC, and a head exported earlier. An entry is
+//! authenticated when an anchor after it vouches for it; entries after the
+//! newest anchor are reported apart, as the unanchored tail. Logs written
+//! before anchors carry a MAC per entry instead: those MACs, the gaps that
+//! account for MAC-less entries between them, and the record of where
+//! MACs began are checked as before.
 
 use super::{
-    Checkpoint, Entry, GENESIS, Head, HeadToken, META_CHECKPOINT, META_HEAD, META_SINCE, MacKey,
-    Since, Span, chain::rfc3339, hash, now_ms, seq_of,
+    Anchor, AnchorRecord, Checkpoint, Entry, GENESIS, Head, HeadToken, META_ANCHOR,
+    META_CHECKPOINT, META_HEAD, META_SINCE, MacKey, Since, Span, chain::rfc3339, hash,
+    key as audit_key, now_ms, seq_of,
 };
 use crate::store::{Cf, Snapshot, Store, StoreError};
 use serde::{Deserialize, Serialize};
@@ -23,16 +29,37 @@ pub struct Report {
     pub pruned: u64,
     /// The first broken link, if any.
     pub broken: Option<Break>,
-    /// Whether MACs were checked: only with the audit key, which only the
-    /// unsealed server has. Without it the walk checks links only.
+    /// Whether MACs (anchors', and old entries') were checked: only with
+    /// the audit key, which only the unsealed server has. Without it the
+    /// walk checks links only.
     #[serde(default)]
     pub macs_checked: bool,
     /// Entries kept that a MAC vouches for (with `macs_checked`).
     #[serde(default)]
     pub authenticated: u64,
-    /// Entries kept that no MAC vouches for, oldest first, with why.
+    /// Entries kept that no MAC vouches for, oldest first, with why (not
+    /// counting the unanchored tail).
     #[serde(default)]
     pub unauthenticated: Vec<Unauthenticated>,
+    /// Anchors checked.
+    #[serde(default)]
+    pub anchors: u64,
+    /// The newest entry a MAC vouches for (through an anchor, or an old
+    /// entry's own MAC).
+    #[serde(default)]
+    pub vouched_through: Option<u64>,
+    /// The entries after `vouched_through` that were in the log when the
+    /// verify began: no anchor vouches for them yet.
+    #[serde(default)]
+    pub unanchored: Option<Unauthenticated>,
+    /// Entries written after a live verify began (its own anchor among
+    /// them) that no anchor covers yet: neither authenticated nor held
+    /// against the log; the next verify covers them.
+    #[serde(default)]
+    pub since_verify: u64,
+    /// Why a live verify could not have an anchor written first.
+    #[serde(default)]
+    pub anchor_error: Option<String>,
     /// The first entry written with a MAC, as the store records it.
     #[serde(default)]
     pub macs_since: Option<u64>,
@@ -59,20 +86,50 @@ pub struct Unauthenticated {
     pub why: String,
 }
 
+impl Report {
+    /// Entries kept that nothing vouches for, the unanchored tail
+    /// included: what `lkm audit verify --strict` refuses.
+    pub fn unauthenticated_count(&self) -> u64 {
+        self.unauthenticated
+            .iter()
+            .chain(&self.unanchored)
+            .map(|u| u.last.saturating_add(1).saturating_sub(u.first))
+            .sum()
+    }
+}
+
 /// Checks links only: what anyone who can read the store can check.
 pub fn verify(store: &Store) -> Result<Report, StoreError> {
     verify_with(store, None, None)
 }
 
-/// What the server does for `lkm audit verify`: writes the entries waiting
-/// in memory, checks the chain with its key, and, when the chain holds,
-/// makes a head token for the operator to keep.
+/// What the server does for `lkm audit verify`: has `anchor` vouch for the
+/// log as it stands (the caller proposes an anchor and returns once it is
+/// applied here; see [`super::anchor_command`]), checks the chain with its
+/// key, and, when the chain holds, makes a head token for the operator to
+/// keep. Entries written after the verify began are left to the next one;
+/// everything before it must be anchored for the log to be whole. When
+/// `anchor` fails, or the store is sealed, the walk goes on and says why.
 pub fn verify_live(
     store: &Store,
     expect: Option<&HeadToken>,
+    anchor: impl FnOnce() -> Result<(), String>,
 ) -> Result<(Report, Option<HeadToken>), StoreError> {
     let key = store.audit_key();
-    let report = verify_with(store, key.as_deref(), expect)?;
+    let begun = store.audit_head().next_seq;
+    let anchored = match &key {
+        Some(_) => anchor(),
+        None => Err("the store is sealed".into()),
+    };
+    let mut report = walk(
+        store,
+        key.as_deref(),
+        expect,
+        anchored.is_ok().then_some(begun),
+    )?;
+    if key.is_some() {
+        report.anchor_error = anchored.err();
+    }
     let token = match (&key, report.last_seq, &report.last_hash, &report.broken) {
         (Some(k), Some(seq), Some(h), None) => Some(k.head(seq, h, now_ms())),
         _ => None,
@@ -82,19 +139,35 @@ pub fn verify_live(
 
 /// Walks one snapshot of the log; with `key`, checks MACs too; with
 /// `expect`, checks that the chain still holds the head exported earlier.
+/// Every entry after the newest anchor counts as unanchored.
 pub fn verify_with(
     store: &Store,
     key: Option<&MacKey>,
     expect: Option<&HeadToken>,
 ) -> Result<Report, StoreError> {
+    walk(store, key, expect, None)
+}
+
+/// The walk; entries from `begun` on were written after a live verify
+/// began (see [`Report::since_verify`]).
+fn walk(
+    store: &Store,
+    key: Option<&MacKey>,
+    expect: Option<&HeadToken>,
+    begun: Option<u64>,
+) -> Result<Report, StoreError> {
     let snap = store.snapshot();
     let head: Head = snap_meta(&snap, META_HEAD)?.unwrap_or_default();
     let checkpoint: Option<Checkpoint> = snap_meta(&snap, META_CHECKPOINT)?;
     let since: Option<Since> = snap_meta(&snap, META_SINCE)?;
+    let anchor_record: Option<AnchorRecord> = snap_meta(&snap, META_ANCHOR)?;
     let first_kept = checkpoint.as_ref().map_or(1, |c| c.through_seq + 1);
     let mut walk = Walk {
+        snap: &snap,
         key,
         expect,
+        begun,
+        checkpoint: checkpoint.as_ref(),
         first_kept,
         expected_seq: first_kept,
         expected_prev: checkpoint
@@ -103,6 +176,10 @@ pub fn verify_with(
         has_checkpoint: checkpoint.is_some(),
         run: None,
         first_mac: None,
+        last_mac: None,
+        anchored_through: None,
+        last_anchor: None,
+        anchor_below: None,
         pinned: None,
         report: Report {
             entries: 0,
@@ -116,27 +193,33 @@ pub fn verify_with(
             macs_since: None,
             last_hash: None,
             head: None,
+            anchors: 0,
+            vouched_through: None,
+            unanchored: None,
+            since_verify: 0,
+            anchor_error: None,
         },
     };
-    snap.each::<StoreError>(Cf::Audit, b"", |k, v| Ok(walk.entry(k, v)))?;
+    snap.each::<StoreError>(Cf::Audit, b"", |k, v| walk.entry(k, v))?;
     if walk.report.broken.is_none() {
-        walk.finish(&head, checkpoint.as_ref(), since.as_ref());
+        walk.finish(&head, since.as_ref(), anchor_record.as_ref());
     }
     let mut report = walk.report;
     if report.macs_checked {
-        let unauthenticated: u64 = report
-            .unauthenticated
-            .iter()
-            .map(|u| u.last.saturating_add(1).saturating_sub(u.first))
-            .sum();
-        report.authenticated = report.entries.saturating_sub(unauthenticated);
+        report.authenticated = report
+            .entries
+            .saturating_sub(report.unauthenticated_count())
+            .saturating_sub(report.since_verify);
     }
     Ok(report)
 }
 
 struct Walk<'a> {
+    snap: &'a Snapshot<'a>,
     key: Option<&'a MacKey>,
     expect: Option<&'a HeadToken>,
+    begun: Option<u64>,
+    checkpoint: Option<&'a Checkpoint>,
     first_kept: u64,
     expected_seq: u64,
     expected_prev: String,
@@ -144,6 +227,15 @@ struct Walk<'a> {
     /// The first entry of the current run without a MAC.
     run: Option<u64>,
     first_mac: Option<u64>,
+    /// The newest entry whose own (old-style) MAC checks.
+    last_mac: Option<u64>,
+    /// The newest entry an anchor vouches for.
+    anchored_through: Option<u64>,
+    /// The newest anchor in the log (in chain order).
+    last_anchor: Option<Anchor>,
+    /// The oldest entry an anchor names (a cut through it came after
+    /// anchors began, so its checkpoint must carry a MAC).
+    anchor_below: Option<u64>,
     /// The hash and time of the entry the expected head names, if kept.
     pinned: Option<(String, i64)>,
     report: Report,
@@ -156,16 +248,16 @@ impl Walk<'_> {
     }
 
     /// Checks one stored entry; false stops the walk.
-    fn entry(&mut self, k: &[u8], v: &[u8]) -> bool {
+    fn entry(&mut self, k: &[u8], v: &[u8]) -> Result<bool, StoreError> {
         let expected_seq = self.expected_seq;
         let Some(seq) = seq_of(k) else {
-            return self.broken(
+            return Ok(self.broken(
                 expected_seq,
                 format!("a key that is not a sequence number ({} bytes)", k.len()),
-            );
+            ));
         };
         if seq != expected_seq {
-            return self.broken(
+            return Ok(self.broken(
                 expected_seq,
                 if seq > expected_seq {
                     format!(
@@ -175,14 +267,16 @@ impl Walk<'_> {
                 } else {
                     format!("entry {seq} is out of place")
                 },
-            );
+            ));
         }
         let entry = match Entry::decode(v) {
             Ok(e) => e,
-            Err(e) => return self.broken(seq, format!("entry {seq} is not a valid entry ({e})")),
+            Err(e) => {
+                return Ok(self.broken(seq, format!("entry {seq} is not a valid entry ({e})")));
+            }
         };
         if entry.seq != seq {
-            return self.broken(seq, format!("entry {seq} claims to be entry {}", entry.seq));
+            return Ok(self.broken(seq, format!("entry {seq} claims to be entry {}", entry.seq)));
         }
         if entry.prev != self.expected_prev {
             let problem = if self.report.entries == 0 {
@@ -201,23 +295,84 @@ impl Walk<'_> {
                     seq - 1
                 )
             };
-            return self.broken(seq, problem);
+            return Ok(self.broken(seq, problem));
         }
         let h = hash(v);
         if self.expect.is_some_and(|t| t.seq == seq) {
             self.pinned = Some((h.clone(), entry.time_ms));
         }
         if let Some(key) = self.key
-            && !self.authenticate(key, seq, v, &entry)
+            && !(self.authenticate(key, seq, v, &entry) && self.check_anchor(key, seq, &entry)?)
         {
-            return false;
+            return Ok(false);
         }
         self.report.first_seq.get_or_insert(seq);
         self.report.last_seq = Some(seq);
         self.report.entries += 1;
         self.expected_prev = h;
         self.expected_seq += 1;
-        true
+        Ok(true)
+    }
+
+    /// Checks the anchor an entry carries, if any: its MAC, and that the
+    /// entry it names (already walked, so linked) has the hash it vouched
+    /// for. Called before `expected_prev` moves past the entry.
+    fn check_anchor(&mut self, key: &MacKey, seq: u64, entry: &Entry) -> Result<bool, StoreError> {
+        let Some(a) = &entry.draft.anchor else {
+            return Ok(true);
+        };
+        if !key.anchor_ok(a) {
+            return Ok(self.broken(
+                seq,
+                format!(
+                    "entry {seq} carries an anchor whose MAC does not check: it was forged or altered, or made by someone without the key"
+                ),
+            ));
+        }
+        let through = a.through_seq;
+        if through >= seq {
+            return Ok(self.broken(
+                seq,
+                format!(
+                    "entry {seq} anchors entry {through}, which does not come before it: entries were removed and the log renumbered"
+                ),
+            ));
+        }
+        let found = if through + 1 == seq {
+            Some(self.expected_prev.clone())
+        } else if through >= self.first_kept {
+            // Walked already (the walk stops at a missing entry), so there.
+            Some(
+                self.snap
+                    .get(Cf::Audit, &audit_key(through))?
+                    .map_or_else(String::new, |v| hash(&v)),
+            )
+        } else {
+            // Removed by retention: only the checkpoint's own entry can
+            // still be compared.
+            self.checkpoint
+                .filter(|c| c.through_seq == through)
+                .map(|c| c.hash.clone())
+        };
+        if found.is_some_and(|h| h != a.hash) {
+            return Ok(self.broken(
+                through.max(self.first_kept),
+                if through >= self.first_kept {
+                    format!(
+                        "entry {through} is not the entry the anchor in entry {seq} vouched for: it was changed after it was anchored, or the log was rewritten"
+                    )
+                } else {
+                    format!(
+                        "the retention checkpoint names another entry {through} than the anchor in entry {seq} vouched for: it was altered"
+                    )
+                },
+            ));
+        }
+        self.report.anchors += 1;
+        self.anchored_through = self.anchored_through.max(Some(through));
+        self.anchor_below = Some(self.anchor_below.map_or(through, |b| b.min(through)));
+        self.last_anchor = Some(a.clone());
+        Ok(true)
     }
 
     /// Checks an entry's MAC, and that the MAC-less entries before it are
@@ -238,6 +393,7 @@ impl Walk<'_> {
             );
         }
         self.first_mac.get_or_insert(seq);
+        self.last_mac = Some(seq);
         let run = self.run.take().and_then(|a| Span::new(a, seq - 1));
         let Some(gap) = entry.gap else {
             return match run {
@@ -283,8 +439,10 @@ impl Walk<'_> {
     }
 
     /// The checks once every entry is read: the head, where MACs began,
-    /// the checkpoint, and the exported head.
-    fn finish(&mut self, head: &Head, checkpoint: Option<&Checkpoint>, since: Option<&Since>) {
+    /// the newest anchor, the checkpoint, what is left unanchored, and the
+    /// exported head.
+    fn finish(&mut self, head: &Head, since: Option<&Since>, anchor_record: Option<&AnchorRecord>) {
+        let checkpoint = self.checkpoint;
         let last = self.expected_seq.saturating_sub(1);
         if head.next_seq != self.expected_seq {
             self.broken(
@@ -308,13 +466,78 @@ impl Walk<'_> {
         if self.report.entries > 0 {
             self.report.last_hash = Some(self.expected_prev.clone());
         }
-        if let Some(key) = self.key
-            && !self.finish_macs(key, checkpoint, since)
-        {
-            return;
+        if let Some(key) = self.key {
+            if !(self.finish_anchors(key, anchor_record)
+                && self.finish_macs(key, checkpoint, since, anchor_record))
+            {
+                return;
+            }
+            self.tail();
         }
         if let Some(t) = self.expect {
             self.check_head(t, checkpoint);
+        }
+    }
+
+    /// Reports the entries after the newest one a MAC vouches for: those
+    /// there when a live verify began are unanchored, later ones are left
+    /// to the next verify.
+    fn tail(&mut self) {
+        let vouched = self.last_mac.max(self.anchored_through);
+        self.report.vouched_through = vouched;
+        let Some(last) = self.report.last_seq else {
+            return;
+        };
+        let first = vouched.map_or(self.first_kept, |v| v.saturating_add(1));
+        let first = first.max(self.first_kept);
+        if first > last {
+            return;
+        }
+        let settled = self.begun.map_or(last, |b| last.min(b.saturating_sub(1)));
+        self.report.since_verify = last - settled.max(first.saturating_sub(1));
+        if first > settled {
+            return;
+        }
+        self.report.unanchored = Some(Unauthenticated {
+            first,
+            last: settled,
+            why: if vouched.is_none() {
+                "no anchor vouches for them: written before lkm had MACs, or not anchored yet (the unsealed server anchors new entries every second), or the log was rewritten (a head exported earlier tells which)".into()
+            } else {
+                "after the newest entry an anchor vouches for: not anchored yet (the unsealed server anchors new entries every second), or added by someone without the key".into()
+            },
+        });
+    }
+
+    /// The record of the newest anchor: made with the key, and the newest
+    /// anchor of the log. Anchors stripped from a rewritten log, or a log
+    /// cut back past its newest anchor, no longer match it.
+    fn finish_anchors(&mut self, key: &MacKey, record: Option<&AnchorRecord>) -> bool {
+        match (record, self.last_anchor.clone()) {
+            (Some(r), _) if !key.anchor_record_ok(r) => self.broken(
+                r.through_seq.max(self.first_kept),
+                "the record of the newest anchor does not check: it was forged or altered".into(),
+            ),
+            (Some(r), Some(a)) if (a.through_seq, &a.hash) != (r.through_seq, &r.hash) => self.broken(
+                r.through_seq.max(self.first_kept),
+                format!(
+                    "the newest anchor in the log vouches for entry {}, but the store recorded one for entry {}: anchors were removed, or the log was rewritten or cut back",
+                    a.through_seq, r.through_seq
+                ),
+            ),
+            (Some(r), None) if r.through_seq >= self.first_kept => self.broken(
+                r.through_seq,
+                format!(
+                    "entry {} was anchored, but no anchor is left in the log: the log was rewritten without its anchors, or cut back",
+                    r.through_seq
+                ),
+            ),
+            (None, Some(a)) => self.broken(
+                a.through_seq.max(self.first_kept),
+                "entries carry anchors, but the record of the newest anchor is gone: it was deleted"
+                    .into(),
+            ),
+            _ => true,
         }
     }
 
@@ -323,19 +546,11 @@ impl Walk<'_> {
         key: &MacKey,
         checkpoint: Option<&Checkpoint>,
         since: Option<&Since>,
+        anchors: Option<&AnchorRecord>,
     ) -> bool {
-        if let Some(a) = self.run.take() {
-            let last = self.expected_seq - 1;
-            self.report.unauthenticated.push(Unauthenticated {
-                first: a,
-                last,
-                why: if self.first_mac.is_none() {
-                    "no entry carries a MAC: written before lkm had MACs, or while the store was sealed, or the log was rewritten (a head exported earlier tells which)".into()
-                } else {
-                    "after the last entry with a MAC: written while the store was sealed, or added since by someone without the key".into()
-                },
-            });
-        }
+        // MAC-less entries after the last MAC are new-style (anchored) or
+        // unvouched: `tail` says which.
+        self.run = None;
         match since {
             Some(s) if !key.since_ok(s.seq, &s.mac) => {
                 return self.broken(
@@ -361,7 +576,9 @@ impl Walk<'_> {
                     );
                 }
             }
-            None if self.first_mac.is_some() || checkpoint.is_some_and(|c| c.mac.is_some()) => {
+            // (Logs begun with anchors have MACed checkpoints and no such
+            // record.)
+            None if self.first_mac.is_some() => {
                 return self.broken(
                     self.first_mac.unwrap_or(self.first_kept),
                     "entries carry MACs, but the record of where MACs began is gone: it was deleted"
@@ -378,7 +595,10 @@ impl Walk<'_> {
                         "the retention checkpoint's MAC does not check: it was forged or altered, and entries before it may have been cut".into(),
                     );
                 }
-                None if since.is_some_and(|s| c.through_seq >= s.seq) => {
+                None if since.is_some_and(|s| c.through_seq >= s.seq)
+                    || anchors.is_some_and(|a| c.through_seq >= a.began)
+                    || self.anchor_below.is_some_and(|a| c.through_seq >= a) =>
+                {
                     return self.broken(
                         self.first_kept,
                         format!(

@@ -14,7 +14,8 @@ pub enum AuditCommand {
     /// Print entries, oldest first.
     Export(ExportArgs),
     /// Check the audit log. Through the admin socket of the running server
-    /// (unsealed): links, every entry's MAC, and a head exported earlier.
+    /// (unsealed): it anchors the log, then checks links, every anchor's
+    /// MAC (and old entries' own), and a head exported earlier.
     /// With no server answering, or --offline: links only, from the files.
     Verify(VerifyArgs),
 }
@@ -45,8 +46,9 @@ pub struct VerifyArgs {
     #[arg(long, value_name = "FILE")]
     expect_head: Option<PathBuf>,
     /// Fail unless every entry kept is authenticated by a MAC (entries
-    /// from before MACs, or written while sealed and never vouched for,
-    /// fail it; so does an offline check, which cannot read MACs).
+    /// from before MACs, or that no anchor vouches for, fail it; so does
+    /// an offline check, which cannot read MACs). The server anchors the
+    /// log before it checks, so a healthy log passes.
     #[arg(long)]
     strict: bool,
 }
@@ -168,11 +170,7 @@ fn strict(args: &VerifyArgs, report: &Report) -> Result<(), String> {
             "--strict: MACs were not checked (that needs the running, unsealed server)".into(),
         );
     }
-    let count: u64 = report
-        .unauthenticated
-        .iter()
-        .map(|u| u.last.saturating_sub(u.first) + 1)
-        .sum();
+    let count = report.unauthenticated_count();
     if count > 0 {
         return Err(format!(
             "--strict: {count} entries kept are not authenticated by a MAC"
@@ -199,12 +197,28 @@ fn print_report(report: &Report, expected: bool) -> Result<(), String> {
             report.entries, report.authenticated, report.pruned
         );
         if let Some(s) = report.macs_since {
-            println!("MACs began at entry {s}");
+            println!("MACs on each entry began at entry {s}");
         }
-        for u in &report.unauthenticated {
+        match report.vouched_through {
+            Some(v) => println!(
+                "{} anchors checked; entries through {v} are vouched for",
+                report.anchors
+            ),
+            None => println!("{} anchors checked", report.anchors),
+        }
+        if let Some(e) = &report.anchor_error {
+            println!("the log could not be anchored before the check: {e}");
+        }
+        for u in report.unauthenticated.iter().chain(&report.unanchored) {
             println!(
                 "NOT AUTHENTICATED: entries {} to {}: {}",
                 u.first, u.last, u.why
+            );
+        }
+        if report.since_verify > 0 {
+            println!(
+                "{} entries written since this check began are left to the next one",
+                report.since_verify
             );
         }
     } else {

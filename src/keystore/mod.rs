@@ -712,7 +712,8 @@ impl KeyStore {
             let Some(key) = self.store.audit_key() else {
                 break;
             };
-            let Some((c, pruned)) = plan_prune_pending(&self.store, retention, now_ms, &key)? else {
+            let Some((c, pruned)) = crate::audit::plan_prune(&self.store, retention, now_ms, &key)?
+            else {
                 break;
             };
             self.submit(c)?;
@@ -724,6 +725,23 @@ impl KeyStore {
             self.store.audit_pruned_by_size.inc_by(total.by_size);
         }
         Ok(total)
+    }
+
+    /// Has the audit log vouched for as it stands now (see
+    /// `audit::anchor_command`): writes the queued entries of reads,
+    /// catches up with every write committed before the call, and writes
+    /// an anchor of the head, through the log like any write. Only while
+    /// unsealed: the anchor carries a MAC.
+    pub fn anchor_audit(&self) -> Result<(), KeyStoreError> {
+        self.flush_audit()?;
+        self.catch_up()?;
+        let Some(key) = self.store.audit_key() else {
+            return Err(KeyStoreError::Sealed(self.status()));
+        };
+        if let Some(c) = crate::audit::anchor_command(&key, &self.store, crate::audit::now_ms())? {
+            self.submit(c)?;
+        }
+        Ok(())
     }
 
     /// Woken when entries start waiting in the queue.
@@ -1070,16 +1088,6 @@ pub enum Owners<'a> {
     All,
     /// These owner keys' only (a client's view: `Identity::owners`).
     Of(&'a [&'a str]),
-}
-
-// MERGE: replaced by audit::plan_prune from the audit branch.
-fn plan_prune_pending(
-    _store: &Store,
-    _retention: &crate::audit::Retention,
-    _now_ms: i64,
-    _key: &crate::audit::MacKey,
-) -> Result<Option<(Command, crate::audit::Pruned)>, StoreError> {
-    Ok(None)
 }
 
 /// A draft stamped with the time now, before it is proposed.
