@@ -16,9 +16,13 @@ fn fail(e: std::io::Error) -> StorageError<Lkm> {
 }
 
 impl StoreBuilder<Lkm, LogStore, StateMachine, tempfile::TempDir> for Fresh {
-    async fn build(&self) -> Result<(tempfile::TempDir, LogStore, StateMachine), StorageError<Lkm>> {
+    async fn build(
+        &self,
+    ) -> Result<(tempfile::TempDir, LogStore, StateMachine), StorageError<Lkm>> {
         let dir = tempfile::tempdir().map_err(fail)?;
-        let store = Arc::new(Store::open(&dir.path().join("store")).map_err(|e| fail(std::io::Error::other(e)))?);
+        let store = Arc::new(
+            Store::open(&dir.path().join("store")).map_err(|e| fail(std::io::Error::other(e)))?,
+        );
         let log = LogStore::open(&dir.path().join("raft")).map_err(fail)?;
         let sm = StateMachine::open(store, &dir.path().join("snapshots")).map_err(fail)?;
         Ok((dir, log, sm))

@@ -7,10 +7,12 @@
 //! waiting (group commit) and reports them in order.
 
 use super::types::{Entry, Lkm, LogId, Vote};
-use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
 use openraft::OptionalSend;
 use openraft::entry::RaftEntry;
-use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions};
+use openraft::storage::{IOFlushed, LogState, RaftLogReader, RaftLogStorage};
+use rocksdb::{
+    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch, WriteOptions,
+};
 use std::fmt::Debug;
 use std::io;
 use std::ops::{Bound, RangeBounds};
@@ -80,14 +82,22 @@ impl LogStore {
             .ok_or_else(|| io_err(format!("the raft log has no column family {name}")))
     }
 
-    fn get_state<T: serde::de::DeserializeOwned>(&self, key: &[u8]) -> Result<Option<T>, io::Error> {
+    fn get_state<T: serde::de::DeserializeOwned>(
+        &self,
+        key: &[u8],
+    ) -> Result<Option<T>, io::Error> {
         match self.db.get_cf(self.cf(CF_STATE)?, key).map_err(io_err)? {
             Some(b) => Ok(Some(decode(&b)?)),
             None => Ok(None),
         }
     }
 
-    fn put_state<T: serde::Serialize>(&self, key: &[u8], v: &T, sync: bool) -> Result<(), io::Error> {
+    fn put_state<T: serde::Serialize>(
+        &self,
+        key: &[u8],
+        v: &T,
+        sync: bool,
+    ) -> Result<(), io::Error> {
         let mut wo = WriteOptions::default();
         wo.set_sync(sync);
         self.db
@@ -142,7 +152,10 @@ impl RaftLogReader<Lkm> for LogStore {
             }
             let entry: Entry = decode(&v)?;
             if entry.index() != index {
-                return Err(io_err(format!("raft log entry at {index} says it is {}", entry.index())));
+                return Err(io_err(format!(
+                    "raft log entry at {index} says it is {}",
+                    entry.index()
+                )));
             }
             out.push(entry);
         }
@@ -217,7 +230,10 @@ impl RaftLogStorage<Lkm> for LogStore {
             .map_err(io_err)?;
         if let Some(kv) = self
             .db
-            .iterator_cf(cf, IteratorMode::From(&key_of(u64::MAX), Direction::Forward))
+            .iterator_cf(
+                cf,
+                IteratorMode::From(&key_of(u64::MAX), Direction::Forward),
+            )
             .next()
         {
             let (k, _) = kv.map_err(io_err)?;

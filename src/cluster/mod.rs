@@ -5,10 +5,10 @@
 #![allow(dead_code)]
 
 pub(crate) mod bundle;
-pub(crate) mod pki;
 #[cfg(test)]
 mod conformance;
 mod log_store;
+pub(crate) mod pki;
 mod state_machine;
 pub(crate) mod transport;
 pub(crate) mod types;

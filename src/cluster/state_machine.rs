@@ -10,7 +10,9 @@
 //! `transport`), and installed by replacing the store's contents in one
 //! atomic batch.
 
-use super::types::{Entry, Lkm, LogId, Outcome, Proposal, SnapshotDir, SnapshotMeta, StoredMembership};
+use super::types::{
+    Entry, Lkm, LogId, Outcome, Proposal, SnapshotDir, SnapshotMeta, StoredMembership,
+};
 use crate::store::{Cf, Command, Store};
 use futures_util::StreamExt;
 use openraft::entry::RaftEntry;
@@ -75,9 +77,11 @@ impl StateMachine {
         .map_err(io_err)?;
         let marks: [(&[u8], &[u8]); 1] = [(MARK, &mark)];
         let outcome = match &entry.payload {
-            EntryPayload::Normal(Proposal::Write(c)) => {
-                Outcome::Write(self.store.apply_at(c, index, &marks, false).map_err(io_err)?)
-            }
+            EntryPayload::Normal(Proposal::Write(c)) => Outcome::Write(
+                self.store
+                    .apply_at(c, index, &marks, false)
+                    .map_err(io_err)?,
+            ),
             EntryPayload::Normal(Proposal::AllocateNode { .. }) => {
                 let next = self
                     .store
@@ -87,7 +91,9 @@ impl StateMachine {
                     .unwrap_or(2);
                 let mut c = Command::default();
                 c.put(Cf::Meta, NEXT_NODE, (next + 1).to_be_bytes().to_vec());
-                self.store.apply_at(&c, index, &marks, false).map_err(io_err)?;
+                self.store
+                    .apply_at(&c, index, &marks, false)
+                    .map_err(io_err)?;
                 Outcome::Node(next)
             }
             _ => {
@@ -106,9 +112,12 @@ impl StateMachine {
         for d in std::fs::read_dir(&self.snapshots)? {
             let d = d?;
             let name = d.file_name();
-            let Some(index) = name.to_str().and_then(|n| n.strip_prefix("snap-"))
+            let Some(index) = name
+                .to_str()
+                .and_then(|n| n.strip_prefix("snap-"))
                 .and_then(|n| n.split('-').next())
-                .and_then(|n| n.parse::<u64>().ok()) else {
+                .and_then(|n| n.parse::<u64>().ok())
+            else {
                 continue;
             };
             if newest.as_ref().is_none_or(|(i, _)| index > *i) {
@@ -118,8 +127,8 @@ impl StateMachine {
         let Some((_, path)) = newest else {
             return Ok(None);
         };
-        let meta: SnapshotMeta = postcard::from_bytes(&std::fs::read(path.join(SNAPSHOT_META))?)
-            .map_err(io_err)?;
+        let meta: SnapshotMeta =
+            postcard::from_bytes(&std::fs::read(path.join(SNAPSHOT_META))?).map_err(io_err)?;
         Ok(Some((meta, path)))
     }
 
@@ -161,7 +170,10 @@ impl RaftSnapshotBuilder<Lkm> for Builder {
                 postcard::to_stdvec(&meta).map_err(io_err)?,
             )?;
             let index = mark.applied.map_or(0, |l| l.index());
-            let path = snapshots.join(format!("snap-{index:020}-{}", uuid::Uuid::new_v4().simple()));
+            let path = snapshots.join(format!(
+                "snap-{index:020}-{}",
+                uuid::Uuid::new_v4().simple()
+            ));
             std::fs::rename(&staging, &path)?;
             StateMachine::remove_others(&snapshots, &path);
             Ok(Snapshot {
@@ -186,7 +198,9 @@ impl RaftStateMachine<Lkm> for StateMachine {
 
     async fn apply<S>(&mut self, mut entries: S) -> Result<(), io::Error>
     where
-        S: futures_util::Stream<Item = Result<EntryResponder<Lkm>, io::Error>> + Unpin + OptionalSend,
+        S: futures_util::Stream<Item = Result<EntryResponder<Lkm>, io::Error>>
+            + Unpin
+            + OptionalSend,
     {
         while let Some(item) = entries.next().await {
             let (entry, responder) = item?;
@@ -205,7 +219,11 @@ impl RaftStateMachine<Lkm> for StateMachine {
         }
     }
 
-    async fn install_snapshot(&mut self, meta: &SnapshotMeta, snapshot: SnapshotDir) -> Result<(), io::Error> {
+    async fn install_snapshot(
+        &mut self,
+        meta: &SnapshotMeta,
+        snapshot: SnapshotDir,
+    ) -> Result<(), io::Error> {
         let store = self.store.clone();
         let snapshots = self.snapshots.clone();
         let meta_bytes = postcard::to_stdvec(meta).map_err(io_err)?;
@@ -213,7 +231,10 @@ impl RaftStateMachine<Lkm> for StateMachine {
         tokio::task::spawn_blocking(move || -> Result<(), io::Error> {
             std::fs::write(snapshot.path.join(SNAPSHOT_META), &meta_bytes)?;
             store.replace_from(&snapshot.path).map_err(io_err)?;
-            let path = snapshots.join(format!("snap-{index:020}-{}", uuid::Uuid::new_v4().simple()));
+            let path = snapshots.join(format!(
+                "snap-{index:020}-{}",
+                uuid::Uuid::new_v4().simple()
+            ));
             std::fs::rename(&snapshot.path, &path)?;
             StateMachine::remove_others(&snapshots, &path);
             Ok(())

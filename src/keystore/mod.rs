@@ -1161,11 +1161,7 @@ impl Audited<'_> {
     ) -> Result<Option<ManagedObject>, E> {
         Ok(self
             .keystore
-            .update_and_insert_as(
-                uid,
-                |o| change(o).map(|()| None),
-                Some(self.scope),
-            )?
+            .update_and_insert_as(uid, |o| change(o).map(|()| None), Some(self.scope))?
             .map(|(o, _)| o))
     }
 

@@ -125,10 +125,8 @@ async fn prune_loop(
     while !shutdown.is_cancelled() {
         let ks = keystore.clone();
         let policy = retention.clone();
-        match tokio::task::spawn_blocking(move || {
-            ks.prune_audit(&policy, crate::audit::now_ms())
-        })
-        .await
+        match tokio::task::spawn_blocking(move || ks.prune_audit(&policy, crate::audit::now_ms()))
+            .await
         {
             Ok(Ok(p)) if p.removed == 0 => {}
             // Pruning by size is also logged as an error by the store.
@@ -237,6 +235,17 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
             ks.drop_expired_shares(std::time::Instant::now());
         },
     ));
+    // While unsealed, an anchor vouches each second for the entries
+    // written since the last one (nothing is written when none were).
+    let ks = keystore.clone();
+    tokio::spawn(every_second(shutdown.clone(), "audit anchor", move || {
+        if ks.status().sealed {
+            return;
+        }
+        if let Err(e) = ks.anchor_audit() {
+            warn!(error = %e, "the audit log could not be anchored");
+        }
+    }));
     tokio::spawn(rewrap_loop(keystore.clone(), shutdown.clone()));
     tokio::spawn(audit_flush_loop(keystore.clone(), shutdown.clone()));
     tokio::spawn(prune_loop(

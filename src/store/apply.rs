@@ -146,10 +146,10 @@ impl Store {
 
 fn touches_watched(command: &Command) -> bool {
     command.mutations.iter().any(|m| match m {
-        super::Mutation::Put { cf: Cf::Meta, key, .. }
-        | super::Mutation::Delete { cf: Cf::Meta, key } => {
-            WATCHED_META.contains(&key.as_slice())
+        super::Mutation::Put {
+            cf: Cf::Meta, key, ..
         }
+        | super::Mutation::Delete { cf: Cf::Meta, key } => WATCHED_META.contains(&key.as_slice()),
         _ => false,
     })
 }

@@ -6,22 +6,20 @@
 //! share fsyncs: RocksDB groups the writers waiting on one WAL sync.
 
 use crate::audit::{self, Head};
-use rocksdb::{
-    ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch,
-};
+use rocksdb::{ColumnFamilyDescriptor, DB, Direction, IteratorMode, Options, WriteBatch};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use thiserror::Error;
 
-mod apply;
 mod applier;
+mod apply;
 mod erase;
 mod snapshot;
 
-pub use apply::record_version;
 pub use applier::{Applier, SubmitError};
+pub use apply::record_version;
 
 /// Object records: uid -> sealed record.
 pub const CF_OBJECTS: &str = "objects";

@@ -20,9 +20,10 @@ impl Store {
     pub fn digest(&self) -> Result<[u8; 32], StoreError> {
         let mut h = aws_lc_rs::digest::Context::new(&aws_lc_rs::digest::SHA256);
         for name in CFS {
-            let cf = self.db.cf_handle(name).ok_or_else(|| {
-                StoreError::Corrupt(format!("column family {name} is missing"))
-            })?;
+            let cf = self
+                .db
+                .cf_handle(name)
+                .ok_or_else(|| StoreError::Corrupt(format!("column family {name} is missing")))?;
             h.update(name.as_bytes());
             for kv in self.db.iterator_cf(cf, IteratorMode::Start) {
                 let (k, v) = kv?;
