@@ -30,6 +30,71 @@ pub struct Config {
     pub kmip: KmipConfig,
     /// How long the audit log keeps entries.
     pub audit: crate::audit::Retention,
+    /// The replicated cluster (a lone server is a cluster of one).
+    pub cluster: ClusterConfig,
+}
+
+/// `[cluster]`: the node-to-node channel, Raft's timing, reads.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClusterConfig {
+    /// The cluster channel (mutual TLS under the cluster CA).
+    pub listen: SocketAddr,
+    /// host:port the other nodes dial [default: listen].
+    pub advertise: Option<String>,
+    /// This node's identity and the cluster CA [default: DATA_DIR/cluster].
+    pub dir: Option<PathBuf>,
+    /// A join bundle from `lkm cluster add-node`, used on first start.
+    pub join: Option<PathBuf>,
+    pub heartbeat_ms: u64,
+    /// The shortest election timeout; the longest is twice it.
+    pub election_timeout_ms: u64,
+    pub read_policy: ReadPolicy,
+    /// Without a quorum, serve reads of what was last applied (a read may
+    /// then miss a Revoke made on the majority side of a partition).
+    pub degraded_reads: bool,
+    /// Log entries between snapshots (and kept after one).
+    pub snapshot_every: u64,
+    /// How long a write waits to be committed before its outcome is
+    /// reported unknown.
+    pub write_timeout_ms: u64,
+}
+
+/// How a read is made linearizable (`cluster.read_policy`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ReadPolicy {
+    /// The leader confirms with a quorum (ReadIndex): safe whatever the clocks.
+    #[default]
+    ReadIndex,
+    /// The leader answers from its lease: no round trip to a quorum, but
+    /// assumes the nodes' clocks drift less than the election timeout.
+    Lease,
+}
+
+impl Default for ClusterConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 5697)),
+            advertise: None,
+            dir: None,
+            join: None,
+            heartbeat_ms: 250,
+            election_timeout_ms: 1_000,
+            read_policy: ReadPolicy::ReadIndex,
+            degraded_reads: true,
+            snapshot_every: 10_000,
+            write_timeout_ms: 10_000,
+        }
+    }
+}
+
+impl ClusterConfig {
+    pub fn advertised(&self) -> String {
+        self.advertise
+            .clone()
+            .unwrap_or_else(|| self.listen.to_string())
+    }
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -196,6 +261,7 @@ impl Default for Config {
             log: LogConfig::default(),
             kmip: KmipConfig::default(),
             audit: crate::audit::Retention::default(),
+            cluster: ClusterConfig::default(),
         }
     }
 }
@@ -331,6 +397,17 @@ impl Config {
         if l.max_message_size < 64 || l.max_message_size > (64 << 20) {
             return bad("limits.max_message_size must be between 64 bytes and 64 MiB");
         }
+        let c = &self.cluster;
+        if c.heartbeat_ms < 10 || c.election_timeout_ms < 3 * c.heartbeat_ms {
+            return bad(
+                "cluster.heartbeat_ms must be at least 10 and cluster.election_timeout_ms at least 3 heartbeats",
+            );
+        }
+        if c.snapshot_every < 100 || c.write_timeout_ms < 100 {
+            return bad(
+                "cluster.snapshot_every must be at least 100 and cluster.write_timeout_ms at least 100",
+            );
+        }
         if self.io_threads > 1024 {
             return bad("io_threads must be at most 1024 (0 = one per CPU)");
         }
@@ -394,6 +471,14 @@ impl Config {
 
     pub fn store_dir(&self) -> PathBuf {
         self.data_dir.join("store")
+    }
+
+    /// This node's cluster identity and the cluster CA.
+    pub fn cluster_dir(&self) -> PathBuf {
+        self.cluster
+            .dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("cluster"))
     }
 
     pub fn admin_socket_path(&self) -> PathBuf {

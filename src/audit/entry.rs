@@ -9,7 +9,25 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stamped {
     pub time_ms: i64,
+    /// As its JSON text: the draft's optional fields are left out of the
+    /// JSON, which a binary format without field names cannot express.
+    #[serde(with = "draft_as_json")]
     pub draft: Draft,
+}
+
+mod draft_as_json {
+    use super::Draft;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub(super) fn serialize<S: Serializer>(d: &Draft, s: S) -> Result<S::Ok, S::Error> {
+        let text = serde_json::to_string(d).map_err(serde::ser::Error::custom)?;
+        s.serialize_str(&text)
+    }
+
+    pub(super) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Draft, D::Error> {
+        let text = String::deserialize(d)?;
+        serde_json::from_str(&text).map_err(serde::de::Error::custom)
+    }
 }
 
 /// What a caller knows of an action before the log orders it.

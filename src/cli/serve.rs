@@ -2,9 +2,13 @@
 //! listener, and stop gracefully on SIGTERM or ctrl-c.
 
 use crate::audit::Draft;
+use crate::cluster::bundle::Bundle;
+use crate::cluster::node::{ClusterApplier, Node};
+use crate::cluster::pki::NodeIdentity;
 use crate::config::{Config, TlsConfig};
 use crate::keystore::KeyStore;
 use crate::seal::shares::ShareFile;
+use crate::store::Store;
 use clap::Args;
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -55,20 +59,101 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start the runtime: {e}"))?;
-    let keystore = open_keystore(&config, args.dev)?;
+    let dev = args.dev;
     rt.block_on(async move {
-        let handle = crate::server::start(&config, keystore)
+        let store =
+            Arc::new(Store::open(&config.store_dir()).map_err(|e| {
+                format!("{e} (is another lkm using {}?)", config.data_dir.display())
+            })?);
+        let (identity, join) = cluster_identity(&config, dev)?;
+        let node = Node::start(&config, store.clone(), identity).await?;
+        if let Some((seeds, token)) = join {
+            tokio::spawn(node.clone().join(seeds, token));
+        }
+        let applier = Arc::new(ClusterApplier { node: node.clone() });
+        let keystore = Arc::new(KeyStore::with_applier(store, applier).map_err(|e| e.to_string())?);
+        let ks = keystore.clone();
+        let cfg = config.clone();
+        tokio::task::spawn_blocking(move || open_keystore(&cfg, &ks, dev))
+            .await
+            .map_err(|e| e.to_string())??;
+        tokio::spawn(unseal_when_initialized(
+            config.clone(),
+            keystore.clone(),
+            dev,
+        ));
+        let handle = crate::server::start_with_cluster(&config, keystore, Some(node.clone()))
             .await
             .map_err(|e| e.to_string())?;
-        if args.dev {
+        if dev {
             print_dev_instructions(&config, handle.local_addr);
         }
         wait_for_signal().await;
         info!("signal received: finishing in-flight requests");
         handle.shutdown();
         handle.wait().await;
+        node.shutdown().await;
         Ok(())
     })
+}
+
+/// This node's cluster identity: kept in the cluster directory; on first
+/// start unpacked from the join bundle, or (dev) made as a cluster of one.
+/// Also the join to ask for, when the node starts from a bundle.
+type Join = Option<(Vec<String>, String)>;
+
+fn cluster_identity(config: &Config, dev: bool) -> Result<(NodeIdentity, Join), String> {
+    let dir = config.cluster_dir();
+    let join = match &config.cluster.join {
+        Some(path) => {
+            let b = Bundle::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+            Some(b)
+        }
+        None => None,
+    };
+    let identity = if dir.join(crate::cluster::pki::NODE_JSON).exists() {
+        NodeIdentity::load(&dir).map_err(|e| e.to_string())?
+    } else if let Some(b) = &join {
+        let id = b.unpack(&dir).map_err(|e| e.to_string())?;
+        info!(node = id.node_id, dir = %dir.display(), "cluster identity unpacked from the join bundle");
+        id
+    } else if dev {
+        let id = crate::cluster::pki::init_cluster(
+            &dir,
+            &uuid::Uuid::new_v4().to_string(),
+            "node1",
+            &config.cluster.advertised(),
+        )
+        .map_err(|e| e.to_string())?;
+        info!(dir = %dir.display(), "made a one-node development cluster");
+        id
+    } else {
+        return Err(format!(
+            "no cluster identity in {}: run `lkm cluster init --config FILE` on the first node, \
+             or set cluster.join to a bundle from `lkm cluster add-node`",
+            dir.display()
+        ));
+    };
+    let join = join.map(|b| (b.seeds.clone(), b.token.to_string()));
+    Ok((identity, join))
+}
+
+/// Shares configured for a node whose store was not yet initialized when
+/// it started (a node that joined: the hierarchy arrives through the log)
+/// are given once it is.
+async fn unseal_when_initialized(config: Config, keystore: Arc<KeyStore>, dev: bool) {
+    for _ in 0..3600 {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let status = keystore.status();
+        if !status.sealed {
+            return;
+        }
+        if status.initialized && status.have == 0 {
+            let ks = keystore.clone();
+            let cfg = config.clone();
+            let _ = tokio::task::spawn_blocking(move || give_shares(&cfg, &ks, dev)).await;
+        }
+    }
 }
 
 fn init_logging(config: &Config) {
@@ -94,38 +179,47 @@ pub(crate) fn dev_share_path(config: &Config) -> PathBuf {
     config.data_dir.join("DEV-ONLY-unseal-share.json")
 }
 
-/// Opens the store; in dev mode initializes it on first start; then gives
-/// it the configured share files (a bad one is reported, not fatal: an
-/// operator can still unseal through `lkm unseal`).
-fn open_keystore(config: &Config, dev: bool) -> Result<Arc<KeyStore>, String> {
-    let keystore = KeyStore::open(&config.store_dir())
-        .map_err(|e| format!("{e} (is another lkm using {}?)", config.data_dir.display()))?;
+/// In dev mode initializes the store on first start (through the
+/// cluster's log); then gives it the configured share files (a bad one is
+/// reported, not fatal: an operator can still unseal through `lkm unseal`).
+fn open_keystore(config: &Config, keystore: &KeyStore, dev: bool) -> Result<(), String> {
+    if dev && !keystore.status().initialized && config.cluster.join.is_none() {
+        let path = dev_share_path(config);
+        // A share left from an earlier, deleted dev store opens nothing.
+        if path.exists() {
+            std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+        keystore
+            .initialize(
+                1,
+                1,
+                "DEVELOPMENT ONLY: this share unseals the store on its own and sits next to it.",
+                |files| {
+                    files
+                        .iter()
+                        .try_for_each(|f| f.write(&path))
+                        .map_err(|e| format!("{}: {e}", path.display()))
+                },
+            )
+            .map_err(|e| e.to_string())?;
+        info!(share = %path.display(), "initialized a development store (1 share, threshold 1)");
+    }
+    if keystore.status().initialized {
+        give_shares(config, keystore, dev);
+    }
+    info!(status = %keystore.status(), "key store opened");
+    Ok(())
+}
+
+fn give_shares(config: &Config, keystore: &KeyStore, dev: bool) {
     let mut share_files = config.seal.share_files.clone();
     if dev {
-        let path = dev_share_path(config);
-        if !keystore.status().initialized {
-            // A share left from an earlier, deleted dev store opens nothing.
-            if path.exists() {
-                std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            }
-            keystore
-                .initialize(
-                    1,
-                    1,
-                    "DEVELOPMENT ONLY: this share unseals the store on its own and sits next to it.",
-                    |files| {
-                        files
-                            .iter()
-                            .try_for_each(|f| f.write(&path))
-                            .map_err(|e| format!("{}: {e}", path.display()))
-                    },
-                )
-                .map_err(|e| e.to_string())?;
-            info!(share = %path.display(), "initialized a development store (1 share, threshold 1)");
-        }
-        share_files.push(path);
+        share_files.push(dev_share_path(config));
     }
     for path in &share_files {
+        if !keystore.status().sealed {
+            break;
+        }
         let result = ShareFile::read(path).and_then(|f| {
             keystore
                 .unseal(f)
@@ -146,8 +240,6 @@ fn open_keystore(config: &Config, dev: bool) -> Result<Arc<KeyStore>, String> {
             warn!(error = %e, "the audit log cannot be written");
         }
     }
-    info!(status = %keystore.status(), "key store opened");
-    Ok(Arc::new(keystore))
 }
 
 /// Dev mode: certificates live in DATA/certs and are made on first start.

@@ -1074,6 +1074,12 @@ impl KeyStore {
         &self.store
     }
 
+    /// The async form of [`KeyStore::catch_up`], awaited by a connection
+    /// before it serves a request.
+    pub fn fence(&self) -> crate::store::Fence {
+        self.applier.fence()
+    }
+
     /// Returns once this node has applied every write committed before
     /// the call: what a linearizable read waits for.
     pub fn catch_up(&self) -> Result<(), KeyStoreError> {

@@ -18,6 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 pub struct Metrics {
     registry: Registry,
+    /// The cluster node, once the server has one.
+    cluster: std::sync::OnceLock<(Arc<crate::cluster::node::Node>, ClusterGauges)>,
     /// KMIP batch items by operation, result status and reason.
     pub requests: IntCounterVec,
     /// Time to answer a request, by its first operation.
@@ -154,6 +156,7 @@ impl Metrics {
         registry.register(Box::new(shares_needed.clone()))?;
         Ok(Metrics {
             registry,
+            cluster: std::sync::OnceLock::new(),
             requests,
             latency,
             connections_open,
@@ -182,7 +185,24 @@ impl Metrics {
         self.audit_max_age.set(retention.max_age_ms() / 1000);
     }
 
+    /// Gives the metrics and /readyz the cluster node to report on.
+    pub(crate) fn set_cluster(
+        &self,
+        node: Arc<crate::cluster::node::Node>,
+    ) -> Result<(), prometheus::Error> {
+        let c = ClusterGauges::register(&self.registry)?;
+        let _ = self.cluster.set((node, c));
+        Ok(())
+    }
+
     fn render(&self, keystore: &KeyStore) -> String {
+        if let Some((node, g)) = self.cluster.get() {
+            g.update(
+                &node.status(),
+                node.leader_changes(),
+                crate::cluster::snapshots_sent(),
+            );
+        }
         let status = keystore.status();
         self.sealed.set(i64::from(status.sealed));
         self.shares_present.set(status.have as i64);
@@ -211,6 +231,96 @@ impl Metrics {
     }
 }
 
+/// `lkm_cluster_*`: where this node stands in the cluster.
+struct ClusterGauges {
+    role: IntGauge,
+    term: IntGauge,
+    leader_changes: IntCounter,
+    commit_index: IntGauge,
+    applied_index: IntGauge,
+    lag: IntGaugeVec,
+    snapshots_sent: IntCounter,
+    quorum: IntGauge,
+}
+
+impl ClusterGauges {
+    fn register(r: &Registry) -> Result<ClusterGauges, prometheus::Error> {
+        let gauge = |name: &str, help: &str| -> Result<IntGauge, prometheus::Error> {
+            let g = IntGauge::new(name, help)?;
+            r.register(Box::new(g.clone()))?;
+            Ok(g)
+        };
+        let counter = |name: &str, help: &str| -> Result<IntCounter, prometheus::Error> {
+            let c = IntCounter::new(name, help)?;
+            r.register(Box::new(c.clone()))?;
+            Ok(c)
+        };
+        let lag = IntGaugeVec::new(
+            Opts::new(
+                "lkm_cluster_replication_lag_entries",
+                "Log entries a member is behind the leader (on the leader)",
+            ),
+            &["peer"],
+        )?;
+        r.register(Box::new(lag.clone()))?;
+        Ok(ClusterGauges {
+            role: gauge(
+                "lkm_cluster_role",
+                "0 follower, 1 candidate, 2 leader, 3 learner, 4 shut down",
+            )?,
+            term: gauge("lkm_cluster_term", "The current Raft term")?,
+            leader_changes: counter(
+                "lkm_cluster_leader_changes_total",
+                "Times this node saw the leader change",
+            )?,
+            commit_index: gauge(
+                "lkm_cluster_commit_index",
+                "Highest log index known committed",
+            )?,
+            applied_index: gauge(
+                "lkm_cluster_applied_index",
+                "Highest log index applied to the store here",
+            )?,
+            lag,
+            snapshots_sent: counter(
+                "lkm_cluster_snapshots_sent_total",
+                "Snapshots this node sent to a lagging member",
+            )?,
+            quorum: gauge(
+                "lkm_cluster_quorum",
+                "1 when this node can commit writes (reaches a majority)",
+            )?,
+        })
+    }
+
+    fn update(&self, s: &crate::cluster::node::Status, leader_changes: u64, snapshots: u64) {
+        self.role.set(match s.state.as_str() {
+            "Follower" => 0,
+            "Candidate" => 1,
+            "Leader" => 2,
+            "Learner" => 3,
+            _ => 4,
+        });
+        self.term.set(i64::try_from(s.term).unwrap_or(i64::MAX));
+        self.leader_changes
+            .inc_by(leader_changes.saturating_sub(self.leader_changes.get()));
+        self.snapshots_sent
+            .inc_by(snapshots.saturating_sub(self.snapshots_sent.get()));
+        self.commit_index
+            .set(i64::try_from(s.commit_index).unwrap_or(i64::MAX));
+        self.applied_index
+            .set(i64::try_from(s.applied_index).unwrap_or(i64::MAX));
+        self.quorum.set(i64::from(s.quorum));
+        for m in &s.members {
+            if let Some(lag) = m.lag {
+                self.lag
+                    .with_label_values(&[&m.id.to_string()])
+                    .set(i64::try_from(lag).unwrap_or(i64::MAX));
+            }
+        }
+    }
+}
+
 #[derive(Clone)]
 struct Shared {
     metrics: Arc<Metrics>,
@@ -231,6 +341,11 @@ async fn healthz() -> &'static str {
 /// 200 once the store is unsealed and can serve; 503 with the reason otherwise.
 async fn readyz(State(s): State<Shared>) -> impl IntoResponse {
     let status = s.keystore.status();
+    if let Some((node, _)) = s.metrics.cluster.get()
+        && let Err(why) = node.ready()
+    {
+        return (StatusCode::SERVICE_UNAVAILABLE, format!("{why}\n"));
+    }
     if status.sealed {
         (StatusCode::SERVICE_UNAVAILABLE, format!("{status}\n"))
     } else {

@@ -182,6 +182,11 @@ pub(crate) fn store_error(e: KeyStoreError) -> KmipError {
         KeyStoreError::Sealed(_) | KeyStoreError::NotInitialized => {
             KmipError::new(ResultReason::GeneralFailure, e.to_string())
         }
+        // Which quorum is missing, or that the outcome is unknown: the
+        // client must know not to count on the write.
+        KeyStoreError::Submit(_) | KeyStoreError::Changed { .. } => {
+            KmipError::new(ResultReason::GeneralFailure, e.to_string())
+        }
         KeyStoreError::Exists(uid) => KmipError::new(
             ResultReason::ObjectAlreadyExists,
             format!("object {uid} already exists"),

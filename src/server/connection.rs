@@ -93,7 +93,13 @@ impl<S: AsyncRead + AsyncWrite + Unpin + PeerGone> Connection<S> {
                     // Operations that may wait on an fsync or compute for
                     // long run off the async workers, so concurrent writers
                     // share syncs; quick reads are answered here.
-                    let outcome = if super::handler::is_quick(&request) {
+                    // Linearizable reads: wait until this node has applied
+                    // every write committed before the request arrived
+                    // (concurrent requests share one round).
+                    let fenced = handler.keystore.fence().await;
+                    let outcome = if let Err(e) = &fenced {
+                        handler.refuse(&self.identity, self.peer, &request, &e.to_string())
+                    } else if super::handler::is_quick(&request) {
                         handler.handle(&self.identity, self.peer, &request, &AtomicBool::new(false))
                     } else {
                         let h = handler.clone();

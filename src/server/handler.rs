@@ -121,6 +121,48 @@ impl Handler {
         outcome
     }
 
+    /// Answers a request that cannot be served (reads not confirmed by a
+    /// quorum, with degraded reads off): one Operation Failed naming why,
+    /// recorded in the audit log.
+    pub fn refuse(
+        &self,
+        identity: &Identity,
+        peer: SocketAddr,
+        request: &[u8],
+        why: &str,
+    ) -> Outcome {
+        let (response, _) = message_failure(MessageError {
+            version: peek_version(request),
+            error: KmipError::new(ResultReason::GeneralFailure, why.to_owned()),
+        });
+        let client = Client {
+            identity,
+            peer,
+            cancelled: &AtomicBool::new(false),
+            started: std::time::Instant::now(),
+        };
+        let draft = client.draft("Refused").failed(why.to_owned());
+        if self.collapser.admit(&draft, crate::audit::now_ms())
+            && let Err(e) = self.keystore.record(&draft)
+        {
+            tracing::error!(error = %e, "the audit log cannot be written");
+        }
+        let item = response.to_item();
+        Outcome {
+            bytes: ttlv::encode(&item),
+            operations: response
+                .items
+                .iter()
+                .map(|b| (b.operation, b.status))
+                .collect(),
+            results: response
+                .items
+                .iter()
+                .map(|b| (b.operation, b.status, b.reason))
+                .collect(),
+        }
+    }
+
     fn answer(&self, client: &Client<'_>, request: &[u8]) -> Outcome {
         let (mut response, max_size) = self.respond(client, request);
         let mut item = response.to_item();

@@ -204,6 +204,15 @@ impl ServerHandle {
 /// Binds the listener and the admin socket and starts serving in the
 /// background, with the key store as it is (sealed or not).
 pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHandle, ServerError> {
+    start_with_cluster(config, keystore, None).await
+}
+
+/// [`start`], reporting on the cluster `node` in the metrics and /readyz.
+pub(crate) async fn start_with_cluster(
+    config: &Config,
+    keystore: Arc<KeyStore>,
+    node: Option<Arc<crate::cluster::node::Node>>,
+) -> Result<ServerHandle, ServerError> {
     config.validate()?;
     let acceptor = TlsAcceptor::from(tls::server_config(&config.tls)?);
     let listener = TcpListener::bind(config.listen)
@@ -258,6 +267,11 @@ pub async fn start(config: &Config, keystore: Arc<KeyStore>) -> Result<ServerHan
         crate::metrics::Metrics::new(&keystore).map_err(|e| ServerError::Metrics(e.to_string()))?,
     );
     metrics.set_audit_retention(&config.audit);
+    if let Some(node) = node {
+        metrics
+            .set_cluster(node)
+            .map_err(|e| ServerError::Metrics(e.to_string()))?;
+    }
     let metrics_addr = crate::metrics::serve(
         config.metrics_listen,
         metrics.clone(),

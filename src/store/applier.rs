@@ -29,6 +29,20 @@ pub enum SubmitError {
     Store(#[from] StoreError),
 }
 
+/// How a read about to be served stands.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReadState {
+    /// Everything committed before the read began is applied here.
+    Linearizable,
+    /// No quorum: served from what this node last applied (it may miss a
+    /// change made on the other side of a partition); the text says why.
+    Degraded(String),
+}
+
+/// What [`Applier::fence`] returns.
+pub type Fence =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<ReadState, SubmitError>> + Send>>;
+
 pub trait Applier: Send + Sync {
     /// Applies `command` once it is durable (and, in a cluster, committed
     /// by a majority and applied on this node); blocks until then.
@@ -37,6 +51,10 @@ pub trait Applier: Send + Sync {
     /// Returns once this node has applied every write committed before the
     /// call (a linearizable read may start then); blocks until then.
     fn catch_up(&self) -> Result<(), SubmitError>;
+
+    /// The async form of [`Applier::catch_up`], for the connection tasks
+    /// (many concurrent reads share one round trip).
+    fn fence(&self) -> Fence;
 }
 
 impl Applier for Store {
@@ -46,5 +64,9 @@ impl Applier for Store {
 
     fn catch_up(&self) -> Result<(), SubmitError> {
         Ok(())
+    }
+
+    fn fence(&self) -> Fence {
+        Box::pin(std::future::ready(Ok(ReadState::Linearizable)))
     }
 }

@@ -18,7 +18,7 @@ mod apply;
 mod erase;
 mod snapshot;
 
-pub use applier::{Applier, SubmitError};
+pub use applier::{Applier, Fence, ReadState, SubmitError};
 pub use apply::record_version;
 
 /// Object records: uid -> sealed record.

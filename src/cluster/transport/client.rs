@@ -493,9 +493,16 @@ impl RaftNetworkV2<Lkm> for Peer {
             // Cut mid-chunk: the connection's state is unknown.
             self.conn = None;
         }
+        if r.is_ok() {
+            SNAPSHOTS_SENT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         r
     }
 }
+
+/// Snapshots this process sent whole (`lkm_cluster_snapshots_sent_total`).
+pub(crate) static SNAPSHOTS_SENT: std::sync::atomic::AtomicU64 =
+    std::sync::atomic::AtomicU64::new(0);
 
 #[cfg(test)]
 mod tests {
