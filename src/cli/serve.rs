@@ -54,6 +54,11 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     }
     if args.dev {
         prepare_dev(&mut config)?;
+        // Several dev servers side by side: the (unused) cluster channel
+        // of a lone dev node takes any free port unless one is configured.
+        if config.cluster.listen == crate::config::ClusterConfig::default().listen {
+            config.cluster.listen.set_port(0);
+        }
     }
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -117,7 +122,9 @@ fn cluster_identity(config: &Config, dev: bool) -> Result<(NodeIdentity, Join), 
         let id = b.unpack(&dir).map_err(|e| e.to_string())?;
         info!(node = id.node_id, dir = %dir.display(), "cluster identity unpacked from the join bundle");
         id
-    } else if dev {
+    } else {
+        // A node with no identity and no bundle founds a cluster of one
+        // (others join it with `lkm cluster add-node`).
         let id = crate::cluster::pki::init_cluster(
             &dir,
             &uuid::Uuid::new_v4().to_string(),
@@ -125,14 +132,8 @@ fn cluster_identity(config: &Config, dev: bool) -> Result<(NodeIdentity, Join), 
             &config.cluster.advertised(),
         )
         .map_err(|e| e.to_string())?;
-        info!(dir = %dir.display(), "made a one-node development cluster");
+        info!(dir = %dir.display(), dev, "founded a new cluster of one (node 1)");
         id
-    } else {
-        return Err(format!(
-            "no cluster identity in {}: run `lkm cluster init --config FILE` on the first node, \
-             or set cluster.join to a bundle from `lkm cluster add-node`",
-            dir.display()
-        ));
     };
     let join = join.map(|b| (b.seeds.clone(), b.token.to_string()));
     Ok((identity, join))

@@ -85,6 +85,19 @@ impl Node {
         identity: NodeIdentity,
     ) -> Result<Arc<Node>, String> {
         let c = &config.cluster;
+        let listener = tokio::net::TcpListener::bind(c.listen)
+            .await
+            .map_err(|e| format!("cluster listen {}: {e}", c.listen))?;
+        let mut c = c.clone();
+        if c.advertise.is_none() {
+            c.advertise = Some(
+                listener
+                    .local_addr()
+                    .map_err(|e| e.to_string())?
+                    .to_string(),
+            );
+        }
+        let c = &c;
         let raft_dir = config.data_dir.join("raft");
         let log = LogStore::open(&raft_dir).map_err(|e| format!("{}: {e}", raft_dir.display()))?;
         let sm = StateMachine::open(store.clone(), &config.data_dir.join("raft-snapshots"))
@@ -108,9 +121,6 @@ impl Node {
             shutdown: CancellationToken::new(),
             runtime: tokio::runtime::Handle::current(),
         });
-        let listener = tokio::net::TcpListener::bind(c.listen)
-            .await
-            .map_err(|e| format!("cluster listen {}: {e}", c.listen))?;
         let tls = transport::tls::server_config(&identity).map_err(|e| e.to_string())?;
         let staging = config.data_dir.join("raft-staging");
         crate::private_files::create_dir(&staging)
