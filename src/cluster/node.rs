@@ -680,7 +680,7 @@ impl Node {
             .filter(|id| !voters.contains(id))
             .copied()
             .collect();
-        if learners.is_empty() || (voters.len() + learners.len()) % 2 == 0 {
+        if learners.is_empty() || (voters.len() + learners.len()).is_multiple_of(2) {
             return;
         }
         match self
