@@ -230,7 +230,7 @@ rest = [
     ("sum(lkm_store_size_bytes)", lambda v: v >= 0, ">= 0"),
     ("sum(lkm_store_write_duration_seconds_count)", lambda v: v >= 4, ">= 4"),
     # 12 entries of requests, and at most one anchor a second vouching for them.
-    ("sum(lkm_audit_entries_total)", lambda v: 12 <= v <= 12 + int(now - start) + 1,
+    ("sum(lkm_audit_entries_total)", lambda v: 12 <= v <= 12 + int(now - int(start)) + 1,
      "12 + anchors"),
     ("min(lkm_audit_oldest_entry_timestamp_seconds)",
      lambda v: int(start) - 5 <= v <= now + 5, "within this run"),

@@ -147,20 +147,7 @@ impl Handler {
         {
             tracing::error!(error = %e, "the audit log cannot be written");
         }
-        let item = response.to_item();
-        Outcome {
-            bytes: ttlv::encode(&item),
-            operations: response
-                .items
-                .iter()
-                .map(|b| (b.operation, b.status))
-                .collect(),
-            results: response
-                .items
-                .iter()
-                .map(|b| (b.operation, b.status, b.reason))
-                .collect(),
-        }
+        outcome_of(&response, &response.to_item())
     }
 
     fn answer(&self, client: &Client<'_>, request: &[u8]) -> Outcome {
@@ -184,19 +171,7 @@ impl Handler {
                 item = response.to_item();
             }
         }
-        Outcome {
-            bytes: ttlv::encode(&item),
-            operations: response
-                .items
-                .iter()
-                .map(|b| (b.operation, b.status))
-                .collect(),
-            results: response
-                .items
-                .iter()
-                .map(|b| (b.operation, b.status, b.reason))
-                .collect(),
-        }
+        outcome_of(&response, &item)
     }
 
     /// The response, and the Maximum Response Size the client set.
@@ -833,6 +808,23 @@ fn critical_extension(bi: &crate::kmip::RequestBatchItem) -> Option<KmipError> {
                 "a critical Message Extension is not supported by this server",
             )
         })
+}
+
+/// The bytes to send and what the metrics count of a response.
+fn outcome_of(response: &ResponseMessage, item: &crate::ttlv::Item) -> Outcome {
+    Outcome {
+        bytes: ttlv::encode(item),
+        operations: response
+            .items
+            .iter()
+            .map(|b| (b.operation, b.status))
+            .collect(),
+        results: response
+            .items
+            .iter()
+            .map(|b| (b.operation, b.status, b.reason))
+            .collect(),
+    }
 }
 
 fn message_failure(e: MessageError) -> (ResponseMessage, Option<i32>) {
