@@ -152,16 +152,7 @@ pub fn issue(ca_dir: &Path, name: &str, out: &Path) -> Result<(PathBuf, PathBuf)
             "client name {name:?} must be letters, digits, '-', '_' or '.'"
         )));
     }
-    let ca_crt = ca_dir.join("ca.crt");
-    let ca_key = ca_dir.join("ca.key");
-    let crt_pem = fs::read_to_string(&ca_crt).map_err(io_err(&ca_crt))?;
-    let key_pem = fs::read_to_string(&ca_key).map_err(io_err(&ca_key))?;
-    let key = KeyPair::from_pem(&key_pem)
-        .map_err(|e| PkiError::Invalid(format!("{}: {e}", ca_key.display())))?;
-    let issuer = Issuer::from_ca_cert_pem(&crt_pem, key)
-        .map_err(|e| PkiError::Invalid(format!("{}: {e}", ca_crt.display())))?;
-    let ca_not_after =
-        not_after(&crt_pem).map_err(|e| PkiError::Invalid(format!("{}: {e}", ca_crt.display())))?;
+    let (issuer, ca_not_after) = load_issuer(&ca_dir.join("ca.crt"), &ca_dir.join("ca.key"))?;
     create_dir(out)?;
     let leaf_key = KeyPair::generate()?;
     let now = OffsetDateTime::now_utc();
@@ -176,6 +167,23 @@ pub fn issue(ca_dir: &Path, name: &str, out: &Path) -> Result<(PathBuf, PathBuf)
 /// True when `dir` already holds every file [`init`] writes.
 pub fn is_complete(dir: &Path) -> bool {
     FILES.iter().all(|f| dir.join(f).is_file())
+}
+
+/// A CA to sign with, from its certificate and key files (the key read
+/// into memory that is wiped), and when the CA itself expires.
+pub(crate) fn load_issuer(
+    ca_crt: &Path,
+    ca_key: &Path,
+) -> Result<(Issuer<'static, KeyPair>, OffsetDateTime), PkiError> {
+    let crt_pem = fs::read_to_string(ca_crt).map_err(io_err(ca_crt))?;
+    let key_pem = zeroize::Zeroizing::new(fs::read_to_string(ca_key).map_err(io_err(ca_key))?);
+    let key = KeyPair::from_pem(&key_pem)
+        .map_err(|e| PkiError::Invalid(format!("{}: {e}", ca_key.display())))?;
+    let issuer = Issuer::from_ca_cert_pem(&crt_pem, key)
+        .map_err(|e| PkiError::Invalid(format!("{}: {e}", ca_crt.display())))?;
+    let ca_not_after =
+        not_after(&crt_pem).map_err(|e| PkiError::Invalid(format!("{}: {e}", ca_crt.display())))?;
+    Ok((issuer, ca_not_after))
 }
 
 /// The end of a PEM certificate's validity.

@@ -8,7 +8,7 @@
 //! node's cluster address (IP or DNS) so ordinary TLS name checks work, and
 //! serves as both TLS server and client identity.
 
-use crate::pki::{PkiError, ca_params, create_dir, io_err, leaf_params, not_after, write_file};
+use crate::pki::{PkiError, ca_params, create_dir, io_err, leaf_params, write_file};
 use rcgen::{DistinguishedName, DnType, ExtendedKeyUsagePurpose, Issuer, KeyPair, SanType};
 use serde::{Deserialize, Serialize};
 use std::fs;
@@ -327,16 +327,8 @@ pub(crate) fn issue_node(
     name: &str,
     addr: &str,
 ) -> Result<(String, Zeroizing<String>), PkiError> {
-    let ca_crt = ca_dir.join(CA_CERT);
-    let ca_key = ca_dir.join(CA_KEY);
-    let crt_pem = fs::read_to_string(&ca_crt).map_err(io_err(&ca_crt))?;
-    let key_pem = Zeroizing::new(fs::read_to_string(&ca_key).map_err(io_err(&ca_key))?);
-    let key = KeyPair::from_pem(&key_pem)
-        .map_err(|e| PkiError::Invalid(format!("{}: {e}", ca_key.display())))?;
-    let issuer = Issuer::from_ca_cert_pem(&crt_pem, key)
-        .map_err(|e| PkiError::Invalid(format!("{}: {e}", ca_crt.display())))?;
-    let ca_not_after =
-        not_after(&crt_pem).map_err(|e| PkiError::Invalid(format!("{}: {e}", ca_crt.display())))?;
+    let (issuer, ca_not_after) =
+        crate::pki::load_issuer(&ca_dir.join(CA_CERT), &ca_dir.join(CA_KEY))?;
     sign_node(&issuer, ca_not_after, cluster_id, node_id, name, addr)
 }
 

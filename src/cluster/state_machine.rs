@@ -160,7 +160,7 @@ impl RaftSnapshotBuilder<Lkm> for Builder {
         tokio::task::spawn_blocking(move || {
             let staging = snapshots.join(format!("building-{}", uuid::Uuid::new_v4()));
             store.checkpoint(&staging).map_err(io_err)?;
-            let mark = read_mark(&Store::open_copy(&staging).map_err(io_err)?)?;
+            let mark = read_mark(&Store::open_read_only(&staging).map_err(io_err)?)?;
             let meta = SnapshotMeta {
                 last_log_id: mark.applied,
                 last_membership: mark.membership,

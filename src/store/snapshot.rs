@@ -38,11 +38,6 @@ impl Store {
         Ok(out)
     }
 
-    /// Opens a copy made by [`Store::checkpoint`] to read from.
-    pub fn open_copy(dir: &Path) -> Result<Store, StoreError> {
-        Store::open_read_only(dir)
-    }
-
     /// Replaces every key of the store with those of the copy in `dir`,
     /// in one synced batch: before it is on disk the old contents stand,
     /// after it the copy's. Holds the apply lock throughout. The batch
