@@ -40,6 +40,8 @@ use crate::store::ReadState as Consistency;
 pub(crate) struct Node {
     raft: Raft,
     id: u64,
+    /// The cluster id in every node certificate.
+    cluster_id: String,
     network: Network,
     store: Arc<Store>,
     config: ClusterConfig,
@@ -48,6 +50,10 @@ pub(crate) struct Node {
     requested: AtomicU64,
     /// Times the leader this node sees changed.
     leader_changes: AtomicU64,
+    /// When a leader last reached this node (an append it accepted): a
+    /// follower cut off from the leader keeps naming it until an election
+    /// it cannot win, so the name alone says nothing about the quorum.
+    leader_contact: std::sync::Mutex<Option<std::time::Instant>>,
     kick: tokio::sync::Notify,
     fenced: watch::Sender<(u64, Result<Consistency, String>)>,
     shutdown: CancellationToken,
@@ -111,11 +117,13 @@ impl Node {
         let node = Arc::new(Node {
             raft,
             id: identity.node_id,
+            cluster_id: identity.cluster_id.clone(),
             network,
             store,
             config: c.clone(),
             requested: AtomicU64::new(0),
             leader_changes: AtomicU64::new(0),
+            leader_contact: std::sync::Mutex::new(None),
             kick: tokio::sync::Notify::new(),
             fenced,
             shutdown: CancellationToken::new(),
@@ -178,35 +186,49 @@ impl Node {
     /// Takes a snapshot now and drops the log it covers.
     async fn snapshot_and_purge(self: Arc<Self>) {
         let wait = Duration::from_secs(30);
-        let applied = match self
+        // Leader, with its first (blank) entry applied: the snapshot then
+        // holds the store as it was found.
+        if let Err(e) = self
             .raft
             .wait(Some(wait))
-            .state(ServerState::Leader, "founding leader")
+            .metrics(
+                |m| m.state == ServerState::Leader && m.last_applied.is_some(),
+                "founding leader",
+            )
             .await
         {
-            Ok(m) => m.last_applied,
-            Err(e) => {
-                warn!(error = %e, "no snapshot of the existing store: not leader");
-                return;
-            }
-        };
+            warn!(error = %e, "no snapshot of the existing store: not leader");
+            return;
+        }
         if let Err(e) = self.raft.trigger().snapshot().await {
             warn!(error = %e, "no snapshot of the existing store");
             return;
         }
-        let Some(applied) = applied else {
-            return;
-        };
         match self
             .raft
             .wait(Some(wait))
-            .snapshot(applied, "founding snapshot")
+            .metrics(|m| m.snapshot.is_some(), "founding snapshot")
             .await
         {
-            Ok(_) => {
-                let upto = applied.index();
+            Ok(m) => {
+                let upto = m.snapshot.map_or(0, |l| l.index());
                 if let Err(e) = self.raft.trigger().purge_log(upto).await {
                     warn!(error = %e, "the log before the founding snapshot stays");
+                    return;
+                }
+                // Before any node can join: a learner fed from the log
+                // instead would miss what the store held.
+                if let Err(e) = self
+                    .raft
+                    .wait(Some(wait))
+                    .metrics(
+                        |m| m.purged.is_some_and(|p| p.index() >= upto),
+                        "founding log purge",
+                    )
+                    .await
+                {
+                    warn!(error = %e, "the log before the founding snapshot is not yet purged");
+                    return;
                 }
                 info!(
                     index = upto,
@@ -261,10 +283,6 @@ impl Node {
         Ok(())
     }
 
-    pub(crate) fn id(&self) -> u64 {
-        self.id
-    }
-
     pub(crate) async fn shutdown(&self) {
         self.shutdown.cancel();
         if let Err(e) = self.raft.shutdown().await {
@@ -305,8 +323,9 @@ impl Node {
                             .is_some_and(|t| t.elapsed() < fresh)
                 })
                 .count(),
-            // A follower reaches itself and, with a leader, the quorum behind it.
-            _ if metrics.current_leader.is_some() => need,
+            // A follower reaches itself and, with a leader that reached it
+            // lately, the quorum behind it.
+            _ if metrics.current_leader.is_some() && self.leader_is_fresh(fresh) => need,
             _ => 1,
         };
         (reach.min(voters.len()), need, voters.len())
@@ -327,8 +346,16 @@ impl Node {
         let m = self.metrics();
         match m.state {
             ServerState::Leader => reach >= need,
-            _ => m.current_leader.is_some(),
+            _ => m.current_leader.is_some() && reach >= need,
         }
+    }
+
+    fn leader_is_fresh(&self, fresh: Duration) -> bool {
+        self.leader_contact
+            .lock()
+            .ok()
+            .and_then(|t| *t)
+            .is_some_and(|t| t.elapsed() < fresh)
     }
 
     /// Gets `p` committed and applied on this node; the outcome of its apply.
@@ -368,6 +395,14 @@ impl Node {
                     };
                 }
                 (_, Some(leader)) if leader != self.id => {
+                    // A leader that has not reached this node lately is
+                    // likely on the other side of a partition: refuse
+                    // rather than send a write whose fate would be unknown.
+                    if !self
+                        .leader_is_fresh(Duration::from_millis(self.config.election_timeout_ms * 2))
+                    {
+                        return Err(self.no_quorum());
+                    }
                     let Some(addr) = self.members().get(&leader).map(|m| m.addr.clone()) else {
                         return Err(self.no_quorum());
                     };
@@ -567,11 +602,14 @@ impl Node {
     pub(crate) async fn add_node(
         &self,
         ca_dir: &Path,
-        cluster_id: &str,
         name: &str,
         addr: &str,
     ) -> Result<bundle::Bundle, String> {
+        let cluster_id = self.cluster_id.as_str();
         super::pki::check_node_name(name).map_err(|e| e.to_string())?;
+        if let Some((id, _)) = self.members().iter().find(|(_, m)| m.name == name) {
+            return Err(format!("node {id} is already named {name}"));
+        }
         if !ca_dir.join(super::pki::CA_KEY).exists() {
             return Err(format!(
                 "this node has no cluster CA key ({}): run add-node on the node that founded the cluster",
@@ -901,7 +939,14 @@ impl RpcHandler for Node {
     async fn handle(&self, from: u64, req: Request) -> Response {
         match req {
             Request::Append(r) => match self.raft.append_entries(r).await {
-                Ok(resp) => Response::Append(resp),
+                Ok(resp) => {
+                    if resp.is_success()
+                        && let Ok(mut t) = self.leader_contact.lock()
+                    {
+                        *t = Some(std::time::Instant::now());
+                    }
+                    Response::Append(resp)
+                }
                 Err(e) => Response::Error(e.to_string()),
             },
             Request::Vote(r) => match self.raft.vote(r).await {
