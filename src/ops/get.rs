@@ -33,13 +33,18 @@ pub(super) fn run(ctx: &Context<'_>, payload: &Item) -> KmipResult<Item> {
             "the object is Sensitive: its value cannot leave the server in clear",
         ));
     }
-    // The first time the value leaves the server it is no longer Fresh:
-    // bookkeeping, so the Get does not wait for the disk to record it.
+    // The first time the value leaves the server it is no longer Fresh.
+    // Bookkeeping only: when it cannot be written (a node cut off from
+    // its quorum serving degraded reads, a concurrent change) the value
+    // is still served, and stays Fresh until a Get that can write.
     if o.first_attribute(tag::FRESH).and_then(Item::as_boolean) == Some(true) {
-        o = update_owned_with(ctx.writer(), ctx, uid, |o| {
+        match update_owned_with(ctx.writer(), ctx, uid, |o| {
             o.set_attribute(Item::boolean(tag::FRESH, false));
             Ok(())
-        })?;
+        }) {
+            Ok(updated) => o = updated,
+            Err(e) => tracing::debug!(uid, error = %e.message, "Fresh not cleared"),
+        }
     }
     let mut object = o.object.ok_or_else(|| not_found(uid))?;
     if let Some(format) = payload
