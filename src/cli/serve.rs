@@ -32,6 +32,10 @@ pub struct ServeArgs {
     /// Metrics/health listen address [default: 127.0.0.1:9696].
     #[arg(long)]
     metrics_listen: Option<SocketAddr>,
+    /// Join bundle from `lkm cluster add-node` (overrides cluster.join):
+    /// used on first start, when the node has no cluster identity yet.
+    #[arg(long, value_name = "BUNDLE")]
+    join: Option<PathBuf>,
 }
 
 pub fn run(args: ServeArgs) -> Result<(), String> {
@@ -47,6 +51,9 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
     }
     if let Some(m) = args.metrics_listen {
         config.metrics_listen = m;
+    }
+    if let Some(j) = args.join {
+        config.cluster.join = Some(j);
     }
     init_logging(&config);
     if let Some(w) = super::create_data_dir(&config.data_dir)? {
@@ -71,6 +78,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
                 format!("{e} (is another lkm using {}?)", config.data_dir.display())
             })?);
         let (identity, join) = cluster_identity(&config, dev)?;
+        let cluster_id = identity.cluster_id.clone();
         let node = Node::start(&config, store.clone(), identity).await?;
         if let Some((seeds, token)) = join {
             tokio::spawn(node.clone().join(seeds, token));
@@ -79,7 +87,7 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         let keystore = Arc::new(KeyStore::with_applier(store, applier).map_err(|e| e.to_string())?);
         let ks = keystore.clone();
         let cfg = config.clone();
-        tokio::task::spawn_blocking(move || open_keystore(&cfg, &ks, dev))
+        tokio::task::spawn_blocking(move || open_keystore(&cfg, &ks, &cluster_id, dev))
             .await
             .map_err(|e| e.to_string())??;
         tokio::spawn(unseal_when_initialized(
@@ -109,14 +117,21 @@ type Join = Option<(Vec<String>, String)>;
 
 fn cluster_identity(config: &Config, dev: bool) -> Result<(NodeIdentity, Join), String> {
     let dir = config.cluster_dir();
+    let known = dir.join(crate::cluster::pki::NODE_JSON).exists();
     let join = match &config.cluster.join {
-        Some(path) => {
-            let b = Bundle::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-            Some(b)
-        }
+        Some(path) => match Bundle::read(path) {
+            Ok(b) => Some(b),
+            // A member restarting needs its bundle no more (it may have
+            // been deleted, as it should be, once the node joined).
+            Err(e) if known => {
+                info!(bundle = %path.display(), error = %e, "join bundle not read: this node already has its cluster identity");
+                None
+            }
+            Err(e) => return Err(format!("{}: {e}", path.display())),
+        },
         None => None,
     };
-    let identity = if dir.join(crate::cluster::pki::NODE_JSON).exists() {
+    let identity = if known {
         NodeIdentity::load(&dir).map_err(|e| e.to_string())?
     } else if let Some(b) = &join {
         let id = b.unpack(&dir).map_err(|e| e.to_string())?;
@@ -183,7 +198,12 @@ pub(crate) fn dev_share_path(config: &Config) -> PathBuf {
 /// In dev mode initializes the store on first start (through the
 /// cluster's log); then gives it the configured share files (a bad one is
 /// reported, not fatal: an operator can still unseal through `lkm unseal`).
-fn open_keystore(config: &Config, keystore: &KeyStore, dev: bool) -> Result<(), String> {
+fn open_keystore(
+    config: &Config,
+    keystore: &KeyStore,
+    cluster_id: &str,
+    dev: bool,
+) -> Result<(), String> {
     if dev && !keystore.status().initialized && config.cluster.join.is_none() {
         let path = dev_share_path(config);
         // A share left from an earlier, deleted dev store opens nothing.
@@ -191,7 +211,8 @@ fn open_keystore(config: &Config, keystore: &KeyStore, dev: bool) -> Result<(), 
             std::fs::remove_file(&path).map_err(|e| format!("{}: {e}", path.display()))?;
         }
         keystore
-            .initialize(
+            .initialize_in(
+                cluster_id,
                 1,
                 1,
                 "DEVELOPMENT ONLY: this share unseals the store on its own and sits next to it.",

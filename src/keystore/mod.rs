@@ -294,6 +294,21 @@ impl KeyStore {
         note: &str,
         persist: impl FnOnce(&[ShareFile]) -> Result<(), String>,
     ) -> Result<Vec<ShareFile>, KeyStoreError> {
+        let cluster_id = uuid::Uuid::new_v4().to_string();
+        self.initialize_in(&cluster_id, shares, threshold, note, persist)
+    }
+
+    /// [`initialize`](Self::initialize) for the cluster `cluster_id` (the
+    /// id in its node certificates), so that shares, status and
+    /// certificates all name one cluster.
+    pub fn initialize_in(
+        &self,
+        cluster_id: &str,
+        shares: u8,
+        threshold: u8,
+        note: &str,
+        persist: impl FnOnce(&[ShareFile]) -> Result<(), String>,
+    ) -> Result<Vec<ShareFile>, KeyStoreError> {
         let mut state = self.write_state();
         if let SealState::Sealed { record, .. } | SealState::Unsealed { record, .. } = &*state {
             return Err(KeyStoreError::AlreadyInitialized(
@@ -302,7 +317,7 @@ impl KeyStore {
         }
         shares::check_threshold(threshold, shares)?;
         let split = SplitInfo {
-            cluster_id: uuid::Uuid::new_v4().to_string(),
+            cluster_id: cluster_id.to_owned(),
             split_id: uuid::Uuid::new_v4().to_string(),
             threshold,
             shares,
