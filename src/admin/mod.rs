@@ -1,10 +1,13 @@
 //! The local admin channel: a Unix socket in the data directory (folder
 //! mode 0700, socket mode 0600), so only the server's own user (or root)
 //! can unseal it, ask its status or move objects between owners. One JSON
-//! request per line, one JSON answer per line. `lkm unseal`, `lkm status`
-//! and `lkm objects transfer` speak it.
+//! request per line, one JSON answer per line. `lkm unseal`, `lkm status`,
+//! `lkm objects transfer` and `lkm cluster add-node|remove|status` speak it.
 
+mod cluster;
 mod transfer;
+
+pub(crate) use cluster::ClusterAdmin;
 
 use crate::audit::{self, Draft, HeadToken, Report};
 use crate::keystore::{KeyStore, SealStatus};
@@ -45,6 +48,17 @@ pub enum AdminRequest {
     AuditVerify {
         #[serde(default)]
         expect_head: Option<HeadToken>,
+    },
+    /// Where the cluster stands, as this node sees it.
+    ClusterStatus,
+    /// Reserves a node id for `name` and answers with its join bundle.
+    ClusterAddNode {
+        name: String,
+        addr: String,
+    },
+    /// Takes a node out of the cluster.
+    ClusterRemove {
+        id: u64,
     },
 }
 
@@ -91,6 +105,30 @@ pub struct AdminResponse {
     /// The answer to [`AdminRequest::AuditVerify`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub audit: Option<AuditVerdict>,
+    /// The answer to [`AdminRequest::ClusterStatus`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cluster: Option<crate::cluster::node::Status>,
+    /// The join bundle (JSON) made by [`AdminRequest::ClusterAddNode`]: it
+    /// holds the new node's private key and token, wiped on drop.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub bundle: Option<SecretText>,
+}
+
+/// Text that holds a secret (a join bundle): wiped when dropped.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct SecretText(String);
+
+impl SecretText {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl Drop for SecretText {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.0);
+    }
 }
 
 /// What the server found in its audit log, and the head it vouches for
@@ -134,8 +172,14 @@ fn audit_verify(
     summary
 }
 
-fn answer(keystore: &KeyStore, req: &AdminRequest) -> AdminResponse {
+fn answer(
+    keystore: &KeyStore,
+    cluster: Option<&ClusterAdmin>,
+    req: &AdminRequest,
+) -> AdminResponse {
     let mut verdict = None;
+    let mut status_of_cluster = None;
+    let mut bundle = None;
     let result = match req {
         AdminRequest::Status => Ok("status".to_owned()),
         AdminRequest::Seal => {
@@ -152,6 +196,17 @@ fn answer(keystore: &KeyStore, req: &AdminRequest) -> AdminResponse {
         AdminRequest::AuditVerify { expect_head } => {
             audit_verify(keystore, expect_head.as_ref(), &mut verdict)
         }
+        AdminRequest::ClusterStatus => cluster::status(cluster).map(|s| {
+            status_of_cluster = Some(s);
+            "cluster status".to_owned()
+        }),
+        AdminRequest::ClusterAddNode { name, addr } => {
+            cluster::add_node(cluster, name, addr).map(|(message, json)| {
+                bundle = Some(SecretText(json));
+                message
+            })
+        }
+        AdminRequest::ClusterRemove { id } => cluster::remove(cluster, *id),
         // Parse errors never quote the input (it holds the share); they
         // name what is wrong, and the share's index when it has one.
         AdminRequest::Unseal { share } => ShareFile::parse(share)
@@ -171,7 +226,9 @@ fn answer(keystore: &KeyStore, req: &AdminRequest) -> AdminResponse {
         AdminRequest::Seal => Some("Seal"),
         AdminRequest::TransferOwner { .. } => Some("TransferOwner"),
         AdminRequest::AuditVerify { .. } => Some("AuditVerify"),
-        AdminRequest::Status | AdminRequest::RotateKek => None,
+        AdminRequest::ClusterAddNode { .. } => Some("ClusterAddNode"),
+        AdminRequest::ClusterRemove { .. } => Some("ClusterRemove"),
+        AdminRequest::Status | AdminRequest::RotateKek | AdminRequest::ClusterStatus => None,
     };
     if let Some(action) = action {
         let draft = Draft::new("admin-socket", action);
@@ -183,20 +240,17 @@ fn answer(keystore: &KeyStore, req: &AdminRequest) -> AdminResponse {
             warn!(error = %e, "the audit log cannot be written");
         }
     }
-    let status = keystore.status().into();
-    match result {
-        Ok(message) => AdminResponse {
-            ok: true,
-            message,
-            status,
-            audit: verdict,
-        },
-        Err(message) => AdminResponse {
-            ok: false,
-            message,
-            status,
-            audit: verdict,
-        },
+    let (ok, message) = match result {
+        Ok(m) => (true, m),
+        Err(m) => (false, m),
+    };
+    AdminResponse {
+        ok,
+        message,
+        status: keystore.status().into(),
+        audit: verdict,
+        cluster: status_of_cluster,
+        bundle,
     }
 }
 
@@ -259,9 +313,10 @@ fn remove_stale_socket(path: &Path) -> std::io::Result<()> {
 }
 
 /// Binds the socket (replacing a stale one) and serves it until shutdown.
-pub fn serve(
+pub(crate) fn serve(
     path: &Path,
     keystore: Arc<KeyStore>,
+    cluster: Option<Arc<ClusterAdmin>>,
     shutdown: CancellationToken,
 ) -> std::io::Result<tokio::task::JoinHandle<()>> {
     use std::os::unix::fs::PermissionsExt;
@@ -280,6 +335,7 @@ pub fn serve(
                 },
             };
             let keystore = keystore.clone();
+            let cluster = cluster.clone();
             tokio::spawn(async move {
                 let (read, mut write) = stream.into_split();
                 let mut line = Zeroizing::new(String::new());
@@ -288,15 +344,19 @@ pub fn serve(
                     Ok(_) => match serde_json::from_str::<AdminRequest>(&line) {
                         Ok(req) => {
                             let ks = keystore.clone();
-                            tokio::task::spawn_blocking(move || answer(&ks, &req))
-                                .await
-                                .ok()
+                            tokio::task::spawn_blocking(move || {
+                                answer(&ks, cluster.as_deref(), &req)
+                            })
+                            .await
+                            .ok()
                         }
                         Err(e) => Some(AdminResponse {
                             ok: false,
                             message: format!("bad admin request: {e}"),
                             status: keystore.status().into(),
                             audit: None,
+                            cluster: None,
+                            bundle: None,
                         }),
                     },
                     Err(_) => None,
@@ -356,12 +416,12 @@ mod tests {
         std::fs::create_dir(&theirs).unwrap();
         std::fs::set_permissions(&theirs, std::fs::Permissions::from_mode(0o755)).unwrap();
         let stop = CancellationToken::new();
-        serve(&theirs.join("lkm.sock"), ks.clone(), stop.clone()).unwrap();
+        serve(&theirs.join("lkm.sock"), ks.clone(), None, stop.clone()).unwrap();
         assert_eq!(mode(&theirs), 0o755);
         assert_eq!(mode(&theirs.join("lkm.sock")), 0o600);
         // A folder it makes is the server user's only.
         let ours = dir.path().join("new").join("admin");
-        serve(&ours.join("lkm.sock"), ks, stop.clone()).unwrap();
+        serve(&ours.join("lkm.sock"), ks, None, stop.clone()).unwrap();
         assert_eq!(mode(&ours), 0o700);
         stop.cancel();
     }
@@ -374,18 +434,18 @@ mod tests {
         // A file that is not a socket is refused and left alone.
         let file = dir.path().join("precious");
         std::fs::write(&file, b"keep me").unwrap();
-        let err = serve(&file, ks.clone(), stop.clone()).unwrap_err();
+        let err = serve(&file, ks.clone(), None, stop.clone()).unwrap_err();
         assert!(err.to_string().contains("other than a socket"), "{err}");
         assert_eq!(std::fs::read(&file).unwrap(), b"keep me");
         // A socket a live server answers on is refused.
         let live = dir.path().join("live.sock");
-        serve(&live, ks.clone(), stop.clone()).unwrap();
-        let err = serve(&live, ks.clone(), stop.clone()).unwrap_err();
+        serve(&live, ks.clone(), None, stop.clone()).unwrap();
+        let err = serve(&live, ks.clone(), None, stop.clone()).unwrap_err();
         assert_eq!(err.kind(), std::io::ErrorKind::AddrInUse);
         // A socket nobody answers on (a stopped server's) is replaced.
         let stale = dir.path().join("stale.sock");
         drop(std::os::unix::net::UnixListener::bind(&stale).unwrap());
-        serve(&stale, ks, stop.clone()).unwrap();
+        serve(&stale, ks, None, stop.clone()).unwrap();
         let answer = tokio::task::spawn_blocking(move || request(&stale, &AdminRequest::Status))
             .await
             .unwrap()

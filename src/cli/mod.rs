@@ -2,6 +2,7 @@
 
 mod audit;
 pub(crate) mod client;
+mod cluster;
 mod objects;
 mod seal;
 mod serve;
@@ -48,6 +49,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+    },
+    /// Found a cluster, add and remove nodes, show where it stands.
+    Cluster {
+        #[command(subcommand)]
+        command: cluster::ClusterCommand,
     },
     /// Load a KMIP server and measure it (ops/s, latency percentiles).
     Bench(Box<crate::bench::args::BenchArgs>),
@@ -102,6 +108,7 @@ pub fn run() -> i32 {
         Command::RotateKek(args) => seal::rotate_kek(args),
         Command::Objects { command } => objects::run(command),
         Command::Audit { command } => audit::run(command),
+        Command::Cluster { command } => cluster::run(command),
         Command::Config {
             command: ConfigCommand::Defaults,
         } => {

@@ -38,7 +38,7 @@ pub fn run(command: ObjectsCommand) -> Result<(), String> {
                 crate::auth::parse_owner(f).map_err(|e| format!("--from: {e}"))?;
             }
             let r = admin::request(
-                &args.socket.path(),
+                &args.socket.path()?,
                 &AdminRequest::TransferOwner {
                     from: args.from,
                     uid: args.uid,

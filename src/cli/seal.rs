@@ -10,8 +10,11 @@ use std::path::PathBuf;
 #[derive(Args)]
 pub struct InitArgs {
     /// Data directory (the store goes in DATA/store).
-    #[arg(long, default_value = "lkm-data")]
+    #[arg(long, default_value = "lkm-data", conflicts_with = "config")]
     data: PathBuf,
+    /// The server's configuration file: its data_dir is used.
+    #[arg(long)]
+    config: Option<PathBuf>,
     /// Number of shares to split the master key into (one per node or operator).
     #[arg(long)]
     shares: u8,
@@ -28,18 +31,40 @@ pub struct InitArgs {
 #[derive(Args)]
 pub struct SocketArgs {
     /// Data directory of the running server.
-    #[arg(long, default_value = "lkm-data")]
+    #[arg(long, default_value = "lkm-data", conflicts_with = "config")]
     data: PathBuf,
-    /// The admin socket [default: DATA/admin/lkm.sock].
+    /// The running server's configuration file (its admin socket is used).
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The admin socket [default: admin_socket from the config, or DATA/admin/lkm.sock].
     #[arg(long)]
     socket: Option<PathBuf>,
 }
 
 impl SocketArgs {
-    pub(super) fn path(&self) -> PathBuf {
-        self.socket
-            .clone()
-            .unwrap_or_else(|| admin::default_socket(&self.data))
+    pub(super) fn path(&self) -> Result<PathBuf, String> {
+        if let Some(s) = &self.socket {
+            return Ok(s.clone());
+        }
+        match &self.config {
+            Some(c) => Ok(crate::config::Config::load(c)
+                .map_err(|e| e.to_string())?
+                .admin_socket_path()),
+            None => Ok(admin::default_socket(&self.data)),
+        }
+    }
+}
+
+/// The data directory of `--config` when given, else `data`.
+pub(super) fn data_dir(
+    config: Option<&std::path::Path>,
+    data: &std::path::Path,
+) -> Result<PathBuf, String> {
+    match config {
+        Some(c) => Ok(crate::config::Config::load(c)
+            .map_err(|e| e.to_string())?
+            .data_dir),
+        None => Ok(data.to_owned()),
     }
 }
 
@@ -61,18 +86,38 @@ pub fn init(args: InitArgs) -> Result<(), String> {
         .unwrap_or(shares::default_threshold(args.shares));
     // Refused before any folder is made.
     shares::check_threshold(threshold, args.shares).map_err(|e| e.to_string())?;
+    let data = data_dir(args.config.as_deref(), &args.data)?;
     crate::private_files::create_dir(&args.share_out)
         .map_err(|e| format!("{}: {e}", args.share_out.display()))?;
-    if let Some(w) = super::create_data_dir(&args.data)? {
+    if let Some(w) = super::create_data_dir(&data)? {
         eprintln!("lkm: warning: {w}");
     }
-    let store = args.data.join("store");
+    let store = data.join("store");
     let keystore = KeyStore::open(&store)
-        .map_err(|e| format!("{e} (is a server running on {}?)", args.data.display()))?;
+        .map_err(|e| format!("{e} (is a server running on {}?)", data.display()))?;
     let out = args.share_out.clone();
     let n = args.shares;
+    // The cluster founded by `lkm cluster init` names the hierarchy too.
+    let cluster_dir = match &args.config {
+        Some(c) => crate::config::Config::load(c)
+            .map_err(|e| e.to_string())?
+            .cluster_dir(),
+        None => crate::config::Config {
+            data_dir: data.clone(),
+            ..Default::default()
+        }
+        .cluster_dir(),
+    };
+    let cluster_id = if cluster_dir.join(crate::cluster::pki::NODE_JSON).exists() {
+        crate::cluster::pki::NodeIdentity::load(&cluster_dir)
+            .map_err(|e| format!("{}: {e}", cluster_dir.display()))?
+            .cluster_id
+    } else {
+        uuid::Uuid::new_v4().to_string()
+    };
     let files = keystore
-        .initialize(
+        .initialize_in(
+            &cluster_id,
             args.shares,
             threshold,
             "One share of the lkm master key. Keep it secret and apart from the other shares.",
@@ -112,7 +157,7 @@ pub fn unseal(args: UnsealArgs) -> Result<(), String> {
     // Read and check it here first, so a bad file is named before sending.
     let file = ShareFile::read(&args.share)?;
     let r = admin::request(
-        &args.socket.path(),
+        &args.socket.path()?,
         &AdminRequest::Unseal {
             share: file.to_json().to_string(),
         },
@@ -122,7 +167,7 @@ pub fn unseal(args: UnsealArgs) -> Result<(), String> {
 }
 
 pub fn status(args: SocketArgs) -> Result<(), String> {
-    let r = admin::request(&args.path(), &AdminRequest::Status)?;
+    let r = admin::request(&args.path()?, &AdminRequest::Status)?;
     println!("{}", r.status.summary);
     if let Some(c) = &r.status.cluster_id {
         println!(
@@ -134,7 +179,7 @@ pub fn status(args: SocketArgs) -> Result<(), String> {
 }
 
 pub fn rotate_kek(args: SocketArgs) -> Result<(), String> {
-    let r = admin::request(&args.path(), &AdminRequest::RotateKek)?;
+    let r = admin::request(&args.path()?, &AdminRequest::RotateKek)?;
     if !r.ok {
         return Err(r.message);
     }

@@ -90,10 +90,23 @@ impl Bundle {
         if bytes.len() as u64 > MAX_BUNDLE {
             return Err(invalid("too large for a join bundle".into()));
         }
-        let b: Bundle = serde_json::from_slice(&bytes).map_err(|e| invalid(e.to_string()))?;
-        b.identity().check().map_err(invalid)?;
-        pem_cert_der(&b.ca_cert_pem).map_err(|e| invalid(format!("CA certificate: {e}")))?;
+        Self::parse(&bytes).map_err(|e| invalid(e.to_string()))
+    }
+
+    /// Reads a bundle from its JSON and checks that its certificate names
+    /// the node it says.
+    pub(crate) fn parse(json: &[u8]) -> Result<Self, PkiError> {
+        let b: Bundle =
+            serde_json::from_slice(json).map_err(|e| PkiError::Invalid(e.to_string()))?;
+        b.identity().check().map_err(PkiError::Invalid)?;
+        pem_cert_der(&b.ca_cert_pem)
+            .map_err(|e| PkiError::Invalid(format!("CA certificate: {e}")))?;
         Ok(b)
+    }
+
+    /// The bundle as JSON text (it holds the node's key: the caller wipes it).
+    pub(crate) fn to_json(&self) -> Result<String, PkiError> {
+        serde_json::to_string_pretty(self).map_err(|e| PkiError::Invalid(e.to_string()))
     }
 
     /// The new node's identity.

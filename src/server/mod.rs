@@ -227,11 +227,21 @@ pub(crate) async fn start_with_cluster(
     })?;
     let shutdown = CancellationToken::new();
     let admin_path = config.admin_socket_path();
-    crate::admin::serve(&admin_path, keystore.clone(), shutdown.clone()).map_err(|source| {
-        ServerError::Admin {
-            path: admin_path.clone(),
-            source,
-        }
+    let cluster_admin = node.clone().map(|node| {
+        Arc::new(crate::admin::ClusterAdmin {
+            node,
+            dir: config.cluster_dir(),
+        })
+    });
+    crate::admin::serve(
+        &admin_path,
+        keystore.clone(),
+        cluster_admin,
+        shutdown.clone(),
+    )
+    .map_err(|source| ServerError::Admin {
+        path: admin_path.clone(),
+        source,
     })?;
     keystore.set_pending_share_timeout(config.seal.pending_share_timeout());
     // Shares given to a sealed store are dropped once they have waited
