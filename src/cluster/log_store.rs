@@ -104,18 +104,6 @@ impl LogStore {
             .put_cf_opt(self.cf(CF_STATE)?, key, encode(v)?, &wo)
             .map_err(io_err)
     }
-
-    /// The index of the last entry held (for status and tests).
-    pub(crate) fn last_index(&self) -> Result<Option<u64>, io::Error> {
-        let cf = self.cf(CF_LOG)?;
-        match self.db.iterator_cf(cf, IteratorMode::End).next() {
-            Some(kv) => {
-                let (k, _) = kv.map_err(io_err)?;
-                Ok(Some(index_of(&k)?))
-            }
-            None => Ok(None),
-        }
-    }
 }
 
 fn key_of(index: u64) -> [u8; 8] {

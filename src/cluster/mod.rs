@@ -1,9 +1,6 @@
 //! The cluster: consensus (openraft), the node-to-node channel and
 //! membership. It sits between the key store, which prepares commands,
 //! and the store, which applies them; no openraft type leaves this module.
-
-#![allow(dead_code)]
-
 pub(crate) mod bundle;
 #[cfg(test)]
 mod conformance;

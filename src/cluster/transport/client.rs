@@ -157,12 +157,9 @@ pub(crate) struct Peer {
 }
 
 impl Peer {
-    pub(crate) fn target(&self) -> u64 {
-        self.target
-    }
-
-    /// One app call (Forward, ReadIndex, Join...) under `timeout`, dialing
-    /// if needed. Never retried.
+    /// One app call under `timeout`, dialing if needed. Never retried.
+    /// (The node's calls go through the network's pool of peers.)
+    #[cfg(test)]
     pub(crate) async fn call(
         &mut self,
         req: Request,

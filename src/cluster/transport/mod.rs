@@ -57,12 +57,6 @@ pub(crate) enum TransportError {
     Tls(String),
     #[error("bad address: {0}")]
     Address(String),
-    /// The peer answered, but not with what the request calls for.
-    #[error("unexpected answer: {0}")]
-    Unexpected(String),
-    /// Reading the local snapshot to send it.
-    #[error("snapshot: {0}")]
-    Snapshot(String),
 }
 
 impl TransportError {
