@@ -158,7 +158,6 @@ async fn the_load_and_the_checker_hold_on_one_real_server() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 13 in progress: lkm serve does not run the cluster yet (run with --ignored once it does)"]
 async fn a_key_created_on_one_node_has_the_same_bytes_on_every_node() {
     let c = Cluster::start(3).await;
     let h = History::new();
@@ -195,7 +194,6 @@ async fn a_key_created_on_one_node_has_the_same_bytes_on_every_node() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 13 in progress: lkm serve does not run the cluster yet (run with --ignored once it does)"]
 async fn kill_minus_nine_of_the_leader_under_load_loses_nothing_acknowledged() {
     let mut c = Cluster::start(3).await;
     let load = Load::start(
@@ -236,7 +234,6 @@ async fn kill_minus_nine_of_the_leader_under_load_loses_nothing_acknowledged() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 13 in progress: lkm serve does not run the cluster yet (run with --ignored once it does)"]
 async fn one_of_three_down_everything_goes_on_two_down_reads_only_until_one_returns() {
     let mut c = Cluster::start(3).await;
     let h = History::new();
@@ -276,7 +273,6 @@ async fn one_of_three_down_everything_goes_on_two_down_reads_only_until_one_retu
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 13 in progress: lkm serve does not run the cluster yet (run with --ignored once it does)"]
 async fn a_partitioned_node_refuses_writes_and_converges_after_healing() {
     let mut c = Cluster::start(3).await;
     let h = History::new();
@@ -329,7 +325,6 @@ async fn a_partitioned_node_refuses_writes_and_converges_after_healing() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 13 in progress: lkm serve does not run the cluster yet (run with --ignored once it does)"]
 async fn a_node_that_missed_more_than_the_log_keeps_catches_up_from_a_snapshot() {
     let mut c = Cluster::start_with(Options {
         snapshot_every: Some(200),
@@ -367,7 +362,6 @@ async fn a_node_that_missed_more_than_the_log_keeps_catches_up_from_a_snapshot()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "issue 13 in progress: lkm serve does not run the cluster yet (run with --ignored once it does)"]
 async fn a_rolling_restart_under_load_loses_no_acknowledged_write() {
     let mut c = Cluster::start(3).await;
     let load = Load::start(
