@@ -144,6 +144,22 @@ fn init(args: InitArgs) -> Result<(), String> {
     Ok(())
 }
 
+/// What this node's quorum verdict rests on: only the leader counts the
+/// voters it reaches; a follower knows the leader reached it lately.
+fn quorum_basis(s: &crate::cluster::node::Status) -> String {
+    let voters = s.members.iter().filter(|m| m.role != "learner").count();
+    if s.state == "Leader" {
+        format!(
+            "{} of {voters} voters reachable, {} needed",
+            s.reach, s.need
+        )
+    } else if s.quorum {
+        "the leader reached this node lately; it has every member's lag".to_owned()
+    } else {
+        format!("reaches {} of the {} voters needed", s.reach, s.need)
+    }
+}
+
 /// Writes the status as a table; a closed pipe (`| head`) ends it quietly.
 fn print_status(s: &crate::cluster::node::Status, seal: &str) {
     use std::io::Write;
@@ -161,16 +177,14 @@ fn write_status(
         .map_or_else(|| "none".to_owned(), |l| format!("node {l}"));
     writeln!(
         out,
-        "node {} ({}); leader {leader}, term {}; commit {}, applied {}; quorum: {} \
-         ({} voters reachable, {} needed); {seal}",
+        "node {} ({}); leader {leader}, term {}; commit {}, applied {}; quorum: {} ({}); {seal}",
         s.node_id,
         s.state.to_lowercase(),
         s.term,
         s.commit_index,
         s.applied_index,
         if s.quorum { "yes" } else { "NO" },
-        s.reach,
-        s.need,
+        quorum_basis(s),
     )?;
     writeln!(
         out,
@@ -196,4 +210,67 @@ fn write_status(
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cluster::node::{MemberStatus, Status};
+
+    fn status(state: &str, quorum: bool, reach: usize) -> Status {
+        let member = |id: u64, role: &str| MemberStatus {
+            id,
+            name: format!("node{id}"),
+            addr: format!("127.0.0.1:{}", 5696 + id),
+            role: role.to_owned(),
+            matched: Some(7),
+            lag: Some(0),
+            reachable: Some(true),
+        };
+        Status {
+            node_id: 1,
+            leader: quorum.then_some(1),
+            term: 3,
+            state: state.to_owned(),
+            commit_index: 7,
+            applied_index: 7,
+            last_log_index: 7,
+            quorum,
+            reach,
+            need: 2,
+            members: vec![
+                member(1, "leader"),
+                member(2, "voter"),
+                member(3, "learner"),
+            ],
+            snapshot_index: 0,
+        }
+    }
+
+    fn text(s: &Status) -> String {
+        let mut out = Vec::new();
+        write_status(&mut out, s, "unsealed").unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_leader_counts_voters_a_follower_defers_to_the_leader() {
+        let t = text(&status("Leader", true, 2));
+        assert!(
+            t.contains("quorum: yes (2 of 2 voters reachable, 2 needed)"),
+            "{t}"
+        );
+        assert!(t.contains("node3"), "{t}");
+        let t = text(&status("Follower", true, 2));
+        assert!(
+            t.contains("quorum: yes (the leader reached this node lately"),
+            "{t}"
+        );
+        let t = text(&status("Follower", false, 1));
+        assert!(
+            t.contains("quorum: NO (reaches 1 of the 2 voters needed)"),
+            "{t}"
+        );
+        assert!(t.contains("leader none"), "{t}");
+    }
 }
