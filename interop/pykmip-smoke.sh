@@ -7,13 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 . scripts/lib.sh
-CACHE="${LKM_INTEROP_CACHE:-$HOME/.cache/lkm-interop}"
-VENV="$CACHE/venv"
-if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import kmip" 2>/dev/null; then
-  mkdir -p "$CACHE"
-  python3 -m venv "$VENV"
-  "$VENV/bin/pip" install -q --disable-pip-version-check "pykmip==0.11.0"
-fi
+lkm_pykmip_venv
 cargo build --release --bin lkm -q
 
 WORK=$(mktemp -d)

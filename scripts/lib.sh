@@ -79,3 +79,37 @@ lkm_stop_dev() {
     wait "$LKM_PID" 2>/dev/null || true
   fi
 }
+
+# PyKMIP 0.11.0 from PyPI in a venv kept in $LKM_INTEROP_CACHE (default
+# ~/.cache/lkm-interop), so later runs need no network. Sets VENV.
+lkm_pykmip_venv() {
+  local cache="${LKM_INTEROP_CACHE:-$HOME/.cache/lkm-interop}"
+  VENV="$cache/venv"
+  if [ ! -x "$VENV/bin/python" ] || ! "$VENV/bin/python" -c "import kmip" 2>/dev/null; then
+    mkdir -p "$cache"
+    python3 -m venv "$VENV"
+    "$VENV/bin/pip" install -q --disable-pip-version-check "pykmip==0.11.0"
+  fi
+}
+
+# A base port P for scripts/dev-cluster --base-port with P..P+2,
+# P+100..P+102 and P+200..P+202 all free on 127.0.0.1 (empty if none found).
+lkm_free_base_port() {
+  python3 - <<'PY'
+import random, socket
+def free(p):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+for _ in range(200):
+    p = random.randrange(20000, 60000)
+    if all(free(p + d) for d in (0, 1, 2, 100, 101, 102, 200, 201, 202)):
+        print(p)
+        break
+PY
+}
