@@ -30,6 +30,10 @@ const MARK: &[u8] = b"raft/applied";
 const NEXT_NODE: &[u8] = b"raft/next-node-id";
 const SNAPSHOT_META: &str = "lkm-snapshot-meta";
 
+/// Prefixes of the snapshot folder's temporary directories.
+const READING: &str = "reading-";
+const BUILDING: &str = "building-";
+
 fn io_err(e: impl std::fmt::Display) -> io::Error {
     io::Error::other(e.to_string())
 }
@@ -56,6 +60,14 @@ fn read_mark(store: &Store) -> Result<Mark, io::Error> {
 impl StateMachine {
     pub(crate) fn open(store: Arc<Store>, snapshots: &Path) -> Result<StateMachine, io::Error> {
         crate::private_files::create_dir(snapshots)?;
+        // Copies being read and builds cut short when the process stopped.
+        for d in std::fs::read_dir(snapshots)?.flatten() {
+            let name = d.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with(READING) || name.starts_with(BUILDING) {
+                let _ = std::fs::remove_dir_all(d.path());
+            }
+        }
         let mark = read_mark(&store)?;
         Ok(StateMachine {
             store,
@@ -132,11 +144,16 @@ impl StateMachine {
         Ok(Some((meta, path)))
     }
 
-    /// Keeps `keep` and removes every other snapshot directory.
+    /// Keeps `keep` and removes every other snapshot (a copy being sent
+    /// to a lagging node, or a build under way, is left alone).
     fn remove_others(snapshots: &Path, keep: &Path) {
         if let Ok(rd) = std::fs::read_dir(snapshots) {
             for d in rd.flatten() {
-                if d.path() != keep {
+                let is_snapshot = d
+                    .file_name()
+                    .to_str()
+                    .is_some_and(|n| n.starts_with("snap-"));
+                if is_snapshot && d.path() != keep {
                     let _ = std::fs::remove_dir_all(d.path());
                 }
             }
@@ -158,7 +175,7 @@ impl RaftSnapshotBuilder<Lkm> for Builder {
         let store = self.store.clone();
         let snapshots = self.snapshots.clone();
         tokio::task::spawn_blocking(move || {
-            let staging = snapshots.join(format!("building-{}", uuid::Uuid::new_v4()));
+            let staging = snapshots.join(format!("{BUILDING}{}", uuid::Uuid::new_v4()));
             store.checkpoint(&staging).map_err(io_err)?;
             let mark = read_mark(&Store::open_read_only(&staging).map_err(io_err)?)?;
             let meta = SnapshotMeta {
@@ -178,7 +195,7 @@ impl RaftSnapshotBuilder<Lkm> for Builder {
             StateMachine::remove_others(&snapshots, &path);
             Ok(Snapshot {
                 meta,
-                snapshot: SnapshotDir { path },
+                snapshot: SnapshotDir::at(path),
             })
         })
         .await
@@ -246,10 +263,93 @@ impl RaftStateMachine<Lkm> for StateMachine {
         Ok(())
     }
 
+    /// The newest snapshot, as a private copy for the one reader that
+    /// asked (a lagging node's transfer): a snapshot built meanwhile
+    /// removes the original, never the files being sent.
     async fn get_current_snapshot(&mut self) -> Result<Option<Snapshot>, io::Error> {
-        Ok(self.current()?.map(|(meta, path)| Snapshot {
-            meta,
-            snapshot: SnapshotDir { path },
-        }))
+        let Some((meta, path)) = self.current()? else {
+            return Ok(None);
+        };
+        let copy = self
+            .snapshots
+            .join(format!("{READING}{}", uuid::Uuid::new_v4().simple()));
+        let snapshot = tokio::task::spawn_blocking(move || SnapshotDir::reader_copy(&path, copy))
+            .await
+            .map_err(io_err)??;
+        Ok(Some(Snapshot { meta, snapshot }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::store::Cf;
+
+    fn files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_type().unwrap().is_file())
+            .map(|e| {
+                (
+                    e.file_name().to_string_lossy().into_owned(),
+                    std::fs::read(e.path()).unwrap(),
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    /// A lagging node is sent the snapshot it was offered even when the
+    /// leader builds a newer one (and drops the old) midway: the copy
+    /// being sent keeps its files, and goes once the transfer drops it.
+    #[tokio::test]
+    async fn a_snapshot_being_sent_outlives_a_newer_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Arc::new(Store::open(&dir.path().join("store")).unwrap());
+        let snapshots = dir.path().join("snapshots");
+        let mut sm = StateMachine::open(store.clone(), &snapshots).unwrap();
+        let mut c = Command::default();
+        c.put(Cf::Meta, "k1", b"v1".to_vec());
+        store.apply_at(&c, 1, &[], false).unwrap();
+        sm.get_snapshot_builder()
+            .await
+            .build_snapshot()
+            .await
+            .unwrap();
+
+        let sending = sm.get_current_snapshot().await.unwrap().unwrap();
+        let copy = sending.snapshot.path.clone();
+        assert!(copy.starts_with(&snapshots));
+        let before = files(&copy);
+        assert!(!before.is_empty());
+
+        let mut c = Command::default();
+        c.put(Cf::Meta, "k2", b"v2".to_vec());
+        store.apply_at(&c, 2, &[], false).unwrap();
+        sm.get_snapshot_builder()
+            .await
+            .build_snapshot()
+            .await
+            .unwrap();
+        // The original is gone, the copy is whole.
+        let originals = std::fs::read_dir(&snapshots)
+            .unwrap()
+            .flatten()
+            .filter(|e| e.file_name().to_string_lossy().starts_with("snap-"))
+            .count();
+        assert_eq!(originals, 1);
+        assert_eq!(files(&copy), before);
+
+        drop(sending);
+        assert!(!copy.exists());
+        // A copy left by a stopped process is cleared at the next start.
+        let stale = sm.get_current_snapshot().await.unwrap().unwrap();
+        let stale_path = stale.snapshot.path.clone();
+        std::mem::forget(stale);
+        assert!(stale_path.exists());
+        drop(StateMachine::open(store, &snapshots).unwrap());
+        assert!(!stale_path.exists());
     }
 }

@@ -140,6 +140,56 @@ pub(crate) enum Response {
 #[derive(Debug)]
 pub(crate) struct SnapshotDir {
     pub path: std::path::PathBuf,
+    /// A copy made for one reader (hard links: no data copied), removed
+    /// when dropped: a newer snapshot may replace the original while a
+    /// lagging node is still being sent this one.
+    reader_copy: bool,
+}
+
+impl SnapshotDir {
+    pub(crate) fn at(path: std::path::PathBuf) -> Self {
+        SnapshotDir {
+            path,
+            reader_copy: false,
+        }
+    }
+
+    /// A private copy of the snapshot in `src`, at `dst` (same
+    /// filesystem): its files are hard links, which keep the data while
+    /// this copy lives even if `src` is removed.
+    pub(crate) fn reader_copy(
+        src: &std::path::Path,
+        dst: std::path::PathBuf,
+    ) -> std::io::Result<Self> {
+        fn link_all(src: &std::path::Path, dst: &std::path::Path) -> std::io::Result<()> {
+            std::fs::create_dir(dst)?;
+            for e in std::fs::read_dir(src)? {
+                let e = e?;
+                let to = dst.join(e.file_name());
+                if e.file_type()?.is_dir() {
+                    link_all(&e.path(), &to)?;
+                } else {
+                    std::fs::hard_link(e.path(), &to)?;
+                }
+            }
+            Ok(())
+        }
+        // The copy removes itself (and what a failed link left) on drop.
+        let copy = SnapshotDir {
+            path: dst,
+            reader_copy: true,
+        };
+        link_all(src, &copy.path)?;
+        Ok(copy)
+    }
+}
+
+impl Drop for SnapshotDir {
+    fn drop(&mut self) {
+        if self.reader_copy {
+            let _ = std::fs::remove_dir_all(&self.path);
+        }
+    }
 }
 pub(crate) type Raft = openraft::Raft<Lkm, super::state_machine::StateMachine>;
 

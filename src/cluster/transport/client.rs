@@ -567,7 +567,7 @@ mod tests {
             .peer(1, server.addr.clone());
         let snapshot = Snapshot {
             meta: Default::default(),
-            snapshot: SnapshotDir { path: snap },
+            snapshot: SnapshotDir::at(snap),
         };
         let cancel = std::future::ready(ReplicationClosed::new("test"));
         let r = p
@@ -584,7 +584,7 @@ mod tests {
         std::fs::create_dir(&empty).unwrap();
         let snapshot = Snapshot {
             meta: Default::default(),
-            snapshot: SnapshotDir { path: empty },
+            snapshot: SnapshotDir::at(empty),
         };
         let r = p
             .full_snapshot(

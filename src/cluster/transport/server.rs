@@ -489,7 +489,7 @@ mod tests {
         let expected = read_files(&snap);
         let snapshot = openraft::alias::SnapshotOf::<crate::cluster::types::Lkm, SnapshotDir> {
             meta: meta(),
-            snapshot: SnapshotDir { path: snap },
+            snapshot: SnapshotDir::at(snap),
         };
         let cancel = std::future::pending();
         let r = peer

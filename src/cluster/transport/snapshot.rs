@@ -220,7 +220,7 @@ impl Receiver {
         Ok(Some(Received {
             vote: t.vote,
             meta: t.meta,
-            snapshot: SnapshotDir { path: t.dir },
+            snapshot: SnapshotDir::at(t.dir),
         }))
     }
 
