@@ -101,12 +101,23 @@ pub fn run(args: ServeArgs) -> Result<(), String> {
         if dev {
             print_dev_instructions(&config, handle.local_addr);
         }
-        wait_for_signal().await;
-        info!("signal received: finishing in-flight requests");
+        let failure = tokio::select! {
+            () = wait_for_signal() => {
+                info!("signal received: finishing in-flight requests");
+                None
+            }
+            why = node.failed() => {
+                tracing::error!(error = %why, "stopping: this node cannot go on without its Raft core; restart it");
+                Some(why)
+            }
+        };
         handle.shutdown();
         handle.wait().await;
         node.shutdown().await;
-        Ok(())
+        match failure {
+            None => Ok(()),
+            Some(why) => Err(why),
+        }
     })
 }
 

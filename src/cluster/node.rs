@@ -259,6 +259,31 @@ impl Node {
         }
     }
 
+    /// Returns when Raft stopped on its own (a storage error it cannot
+    /// go on from), with the reason; never while the node runs or after
+    /// [`Node::shutdown`]. The process should then stop so that it is
+    /// restarted: a node without its Raft core answers nothing useful.
+    pub(crate) async fn failed(&self) -> String {
+        use openraft::rt::watch::WatchReceiver;
+        let mut rx = self.raft.metrics();
+        loop {
+            if rx.borrow_watched().state == ServerState::Shutdown {
+                break;
+            }
+            tokio::select! {
+                _ = self.shutdown.cancelled() => std::future::pending::<()>().await,
+                r = rx.changed() => if r.is_err() { break },
+            }
+        }
+        if self.shutdown.is_cancelled() {
+            std::future::pending::<()>().await;
+        }
+        match self.raft.metrics().borrow_watched().running_state.as_ref() {
+            Err(e) => format!("the Raft core stopped: {e}"),
+            Ok(()) => "the Raft core stopped".to_owned(),
+        }
+    }
+
     pub(crate) fn leader_changes(&self) -> u64 {
         self.leader_changes.load(Ordering::Relaxed)
     }
@@ -517,8 +542,7 @@ impl Node {
         let membership = m.membership_config.membership();
         m.state == ServerState::Leader
             && m.current_leader == Some(self.id)
-            && m
-                .last_applied
+            && m.last_applied
                 .is_some_and(|l| l.committed_leader_id().term == m.current_term)
             && membership.get_joint_config().len() == 1
             && membership.voter_ids().eq([self.id])
