@@ -7,6 +7,7 @@
 use super::{Applied, Cf, Command, Conflict, Store, StoreError};
 use crate::audit::{self, Head};
 use rocksdb::{WriteBatch, WriteOptions};
+use std::collections::HashMap;
 use std::sync::MutexGuard;
 
 /// Where a record's version sits: `format(1) || version(8, big-endian)`,
@@ -55,6 +56,24 @@ impl Store {
         marks: &[(&[u8], &[u8])],
         sync: bool,
     ) -> Result<Applied, StoreError> {
+        self.apply_all_at(std::slice::from_ref(command), index, marks, sync)?
+            .pop()
+            .ok_or_else(|| StoreError::Write("one command applied, no outcome".into()))
+    }
+
+    /// Applies `commands` in order as one atomic batch (one log entry that
+    /// groups concurrent writes), with `marks`: a crash leaves all of them
+    /// or none, so a group is never half applied and never applied twice.
+    /// Each command is checked against the state the ones before it leave
+    /// and answers on its own: one conflict writes nothing of that command
+    /// and does not stop the others.
+    pub fn apply_all_at(
+        &self,
+        commands: &[Command],
+        index: u64,
+        marks: &[(&[u8], &[u8])],
+        sync: bool,
+    ) -> Result<Vec<Applied>, StoreError> {
         let started = std::time::Instant::now();
         let mut head = self.head();
         let mut batch = WriteBatch::default();
@@ -62,56 +81,77 @@ impl Store {
         for (k, v) in marks {
             batch.put_cf(meta, k, v);
         }
-        let conflict = self.check(command, &head)?;
         let mut next = head.clone();
-        let mut first_seq = 0;
-        if conflict.is_none() {
-            self.add_to(&mut batch, command)?;
-            if let Some(p) = &command.prune {
-                let audit_cf = self.cf(Cf::Audit)?;
-                batch.delete_range_cf(
-                    audit_cf,
-                    audit::key(next.first_seq),
-                    audit::key(p.through_seq + 1),
-                );
-                next.first_seq = p.through_seq + 1;
-                next.bytes = next.bytes.saturating_sub(p.removed_bytes);
-                next.oldest_ms = p.next_oldest_ms;
-            }
-            for s in &command.audit {
-                let (seq, bytes, after) = next.append(&s.draft, s.time_ms, None);
-                if first_seq == 0 {
-                    first_seq = seq;
+        // Object versions the commands before write, not yet in the store.
+        let mut written: HashMap<&[u8], u64> = HashMap::new();
+        let mut applied = Vec::with_capacity(commands.len());
+        let mut chain_moved = false;
+        let mut watched = false;
+        for command in commands {
+            let conflict = self.check(command, &next, &written)?;
+            let mut first_seq = 0;
+            if conflict.is_none() {
+                self.add_to(&mut batch, command)?;
+                note_versions(command, &mut written);
+                if let Some(p) = &command.prune {
+                    let audit_cf = self.cf(Cf::Audit)?;
+                    batch.delete_range_cf(
+                        audit_cf,
+                        audit::key(next.first_seq),
+                        audit::key(p.through_seq + 1),
+                    );
+                    next.first_seq = p.through_seq + 1;
+                    next.bytes = next.bytes.saturating_sub(p.removed_bytes);
+                    next.oldest_ms = p.next_oldest_ms;
                 }
-                batch.put_cf(self.cf(Cf::Audit)?, audit::key(seq), &bytes);
-                next = after;
+                for s in &command.audit {
+                    let (seq, bytes, after) = next.append(&s.draft, s.time_ms, None);
+                    if first_seq == 0 {
+                        first_seq = seq;
+                    }
+                    batch.put_cf(self.cf(Cf::Audit)?, audit::key(seq), &bytes);
+                    next = after;
+                }
+                chain_moved |= !command.audit.is_empty() || command.prune.is_some();
+                watched |= touches_watched(command);
             }
-            if !command.audit.is_empty() || command.prune.is_some() {
-                batch.put_cf(meta, audit::META_HEAD, next.encode());
-            }
+            applied.push(Applied {
+                index,
+                conflict,
+                first_seq,
+            });
+        }
+        if chain_moved {
+            batch.put_cf(meta, audit::META_HEAD, next.encode());
         }
         let mut wo = WriteOptions::default();
         wo.set_sync(sync);
         self.db.write_opt(batch, &wo)?;
         *head = next;
         drop(head);
-        if conflict.is_none() && touches_watched(command) {
+        if watched {
             self.bump_meta_generation();
         }
         self.write_seconds.observe(started.elapsed().as_secs_f64());
-        Ok(Applied {
-            index,
-            conflict,
-            first_seq,
-        })
+        Ok(applied)
     }
 
     /// The first precondition of `command` that does not hold.
-    fn check(&self, command: &Command, head: &Head) -> Result<Option<Conflict>, StoreError> {
+    /// `written` holds the versions earlier commands of the same batch
+    /// gave objects; the store holds the rest.
+    fn check(
+        &self,
+        command: &Command,
+        head: &Head,
+        written: &HashMap<&[u8], u64>,
+    ) -> Result<Option<Conflict>, StoreError> {
         for e in &command.expect {
-            let found = self
-                .get(Cf::Objects, e.uid.as_bytes())?
-                .map_or(0, |v| record_version(&v));
+            let found = match written.get(e.uid.as_bytes()) {
+                Some(v) => *v,
+                None => self
+                    .get(Cf::Objects, e.uid.as_bytes())?
+                    .map_or(0, |v| record_version(&v)),
+            };
             if found != e.version {
                 return Ok(Some(Conflict {
                     uid: e.uid.clone(),
@@ -141,6 +181,29 @@ impl Store {
     pub(super) fn bump_meta_generation(&self) {
         self.meta_generation
             .fetch_add(1, std::sync::atomic::Ordering::Release);
+    }
+}
+
+/// Records the object versions `command` writes (0: deleted), for the
+/// preconditions of the commands after it in the same batch.
+fn note_versions<'a>(command: &'a Command, written: &mut HashMap<&'a [u8], u64>) {
+    for m in &command.mutations {
+        match m {
+            super::Mutation::Put {
+                cf: Cf::Objects,
+                key,
+                value,
+            } => {
+                written.insert(key.as_slice(), record_version(value));
+            }
+            super::Mutation::Delete {
+                cf: Cf::Objects,
+                key,
+            } => {
+                written.insert(key.as_slice(), 0);
+            }
+            _ => {}
+        }
     }
 }
 
@@ -220,6 +283,33 @@ mod determinism {
             }
             prop_assert_eq!(a.digest().unwrap(), b.digest().unwrap());
             prop_assert_eq!(a.audit_head(), b.audit_head());
+        }
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(24))]
+        /// A group of commands in one log entry leaves the store as the
+        /// same commands applied one by one: each sees what the ones
+        /// before it wrote (preconditions included) and answers the same.
+        #[test]
+        fn a_batch_applies_as_its_commands_in_turn(
+            commands in proptest::collection::vec(command(), 1..40),
+            cut in 1usize..8,
+        ) {
+            let dir = tempfile::tempdir().unwrap();
+            let one = Store::open(&dir.path().join("one")).unwrap();
+            let grouped = Store::open(&dir.path().join("grouped")).unwrap();
+            let mut each = Vec::new();
+            for c in &commands {
+                each.push(one.apply_at(c, 1, &[], false).unwrap());
+            }
+            let mut batched = Vec::new();
+            for group in commands.chunks(cut) {
+                batched.extend(grouped.apply_all_at(group, 1, &[], false).unwrap());
+            }
+            prop_assert_eq!(each, batched);
+            prop_assert_eq!(one.digest().unwrap(), grouped.digest().unwrap());
+            prop_assert_eq!(one.audit_head(), grouped.audit_head());
         }
     }
 
