@@ -4,6 +4,7 @@
 pub(crate) mod bundle;
 #[cfg(test)]
 mod conformance;
+mod group;
 mod log_store;
 pub(crate) mod node;
 pub(crate) mod pki;

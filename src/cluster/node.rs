@@ -5,6 +5,7 @@
 //! and say where the cluster stands ([`Node::status`]).
 
 use super::bundle;
+use super::group::{GroupCommit, GroupError};
 use super::log_store::LogStore;
 use super::pki::NodeIdentity;
 use super::state_machine::StateMachine;
@@ -58,6 +59,8 @@ pub(crate) struct Node {
     fenced: watch::Sender<(u64, Result<Consistency, String>)>,
     shutdown: CancellationToken,
     runtime: tokio::runtime::Handle,
+    /// Where the leader's writes are grouped into log entries.
+    group: GroupCommit,
 }
 
 fn raft_config(c: &ClusterConfig) -> Result<Arc<openraft::Config>, String> {
@@ -114,6 +117,12 @@ impl Node {
             .await
             .map_err(|e| format!("raft: {e}"))?;
         let (fenced, _) = watch::channel((0, Ok(Consistency::Linearizable)));
+        let shutdown = CancellationToken::new();
+        let group = GroupCommit::start(
+            raft.clone(),
+            Duration::from_millis(c.write_timeout_ms),
+            shutdown.clone(),
+        );
         let node = Arc::new(Node {
             raft,
             id: identity.node_id,
@@ -126,8 +135,9 @@ impl Node {
             leader_contact: std::sync::Mutex::new(None),
             kick: tokio::sync::Notify::new(),
             fenced,
-            shutdown: CancellationToken::new(),
+            shutdown,
             runtime: tokio::runtime::Handle::current(),
+            group,
         });
         let tls = transport::tls::server_config(&identity).map_err(|e| e.to_string())?;
         let staging = config.data_dir.join("raft-staging");
@@ -176,6 +186,15 @@ impl Node {
             }
         }
         Ok(node)
+    }
+
+    /// This node's state and the leader it knows, without cloning the
+    /// metrics (asked on every write).
+    fn role(&self) -> (ServerState, Option<u64>) {
+        use openraft::rt::watch::WatchReceiver;
+        let watched = self.raft.metrics();
+        let m = watched.borrow_watched();
+        (m.state, m.current_leader)
     }
 
     fn metrics(&self) -> openraft::RaftMetrics<super::types::Lkm> {
@@ -316,11 +335,25 @@ impl Node {
     }
 
     fn members(&self) -> BTreeMap<u64, Member> {
-        let m = self.metrics().membership_config.clone();
-        m.membership()
+        use openraft::rt::watch::WatchReceiver;
+        let watched = self.raft.metrics();
+        let m = watched.borrow_watched();
+        m.membership_config
+            .membership()
             .nodes()
             .map(|(id, n)| (*id, n.clone()))
             .collect()
+    }
+
+    /// Where member `id`'s cluster channel is (asked on every forward).
+    fn member_addr(&self, id: u64) -> Option<String> {
+        use openraft::rt::watch::WatchReceiver;
+        let watched = self.raft.metrics();
+        let m = watched.borrow_watched();
+        m.membership_config
+            .membership()
+            .get_node(&id)
+            .map(|n| n.addr.clone())
     }
 
     fn voters(&self) -> BTreeSet<u64> {
@@ -333,7 +366,10 @@ impl Node {
 
     /// Reachable voters (self included) and how many a quorum needs.
     fn reach(&self) -> (usize, usize, usize) {
-        let metrics = self.metrics();
+        use openraft::rt::watch::WatchReceiver;
+        // Borrowed, not cloned: every write asks.
+        let watched = self.raft.metrics();
+        let metrics = watched.borrow_watched();
         let voters: BTreeSet<u64> = metrics.membership_config.membership().voter_ids().collect();
         let need = voters.len() / 2 + 1;
         let fresh = Duration::from_millis(self.config.election_timeout_ms * 2);
@@ -392,12 +428,29 @@ impl Node {
             if self.shutdown.is_cancelled() {
                 return Err(SubmitError::Refused("the node is shutting down".into()));
             }
-            let m = self.metrics();
-            match (m.state, m.current_leader) {
+            let (state, leader) = self.role();
+            match (state, leader) {
                 (ServerState::Leader, _) => {
                     let (reach, need, _) = self.reach();
                     if reach < need {
                         return Err(self.no_quorum());
+                    }
+                    if let Proposal::Write(c) = &p {
+                        return match tokio::time::timeout_at(deadline, self.group.write(c.clone()))
+                            .await
+                        {
+                            Ok(Ok(a)) => Ok(Outcome::Write(a)),
+                            // Lost leadership before appending: nothing was written.
+                            Ok(Err(GroupError::NotLeader)) => continue,
+                            Ok(Err(GroupError::Closed)) => {
+                                Err(SubmitError::Refused("the node is shutting down".into()))
+                            }
+                            Ok(Err(GroupError::Unknown(why))) => Err(SubmitError::Unknown(why)),
+                            Err(_) => Err(SubmitError::Unknown(format!(
+                                "not committed within {} ms",
+                                timeout.as_millis()
+                            ))),
+                        };
                     }
                     return match tokio::time::timeout_at(
                         deadline,
@@ -428,7 +481,7 @@ impl Node {
                     {
                         return Err(self.no_quorum());
                     }
-                    let Some(addr) = self.members().get(&leader).map(|m| m.addr.clone()) else {
+                    let Some(addr) = self.member_addr(leader) else {
                         return Err(self.no_quorum());
                     };
                     let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -594,7 +647,7 @@ impl Node {
         let Some(leader) = m.current_leader else {
             return Err(self.no_quorum());
         };
-        let Some(addr) = self.members().get(&leader).map(|m| m.addr.clone()) else {
+        let Some(addr) = self.member_addr(leader) else {
             return Err(self.no_quorum());
         };
         let timeout = Duration::from_millis(self.config.election_timeout_ms * 2);
@@ -623,6 +676,28 @@ impl Node {
 
     /// Blocking form of [`Node::propose`] for the key store's threads.
     pub(crate) fn propose_blocking(self: &Arc<Self>, p: Proposal) -> Result<Outcome, SubmitError> {
+        // The common case, a write on a leader with its quorum, goes
+        // straight to the group; anything else takes the full path.
+        if let Proposal::Write(c) = &p
+            && self.role().0 == ServerState::Leader
+        {
+            let (reach, need, _) = self.reach();
+            if reach >= need {
+                let wait = Duration::from_millis(self.config.write_timeout_ms + 5_000);
+                match self.group.try_write_blocking(c.clone(), wait) {
+                    Some(Ok(a)) => return Ok(Outcome::Write(a)),
+                    Some(Err(GroupError::Unknown(why))) => {
+                        return Err(SubmitError::Unknown(why));
+                    }
+                    Some(Err(GroupError::Closed)) => {
+                        return Err(SubmitError::Refused("the node is shutting down".into()));
+                    }
+                    // Nothing was written: find the new leader below; or
+                    // the queue is full: wait for room there.
+                    Some(Err(GroupError::NotLeader)) | None => {}
+                }
+            }
+        }
         let (tx, rx) = std::sync::mpsc::channel();
         let node = self.clone();
         self.runtime.spawn(async move {
@@ -1018,7 +1093,7 @@ impl RpcHandler for Node {
                 if !self.raft.is_leader() {
                     return self.not_leader();
                 }
-                if !self.members().contains_key(&from) {
+                if self.member_addr(from).is_none() {
                     return Response::Error(format!("node {from} is not a member"));
                 }
                 match self.propose(p).await {

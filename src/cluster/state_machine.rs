@@ -94,6 +94,11 @@ impl StateMachine {
                     .apply_at(c, index, &marks, false)
                     .map_err(io_err)?,
             ),
+            EntryPayload::Normal(Proposal::Batch(cs)) => Outcome::Batch(
+                self.store
+                    .apply_all_at(cs, index, &marks, false)
+                    .map_err(io_err)?,
+            ),
             EntryPayload::Normal(Proposal::AllocateNode { .. }) => {
                 let next = self
                     .store

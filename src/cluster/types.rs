@@ -30,6 +30,10 @@ pub(crate) enum Proposal {
     /// Reserves the next node id: ids come from the log and are never
     /// reused, even when the node never joins.
     AllocateNode { name: String },
+    /// Concurrent writes grouped in one entry (group commit: one append,
+    /// one sync and one apply for all), applied in order as one atomic
+    /// batch, each with its own outcome.
+    Batch(Vec<Command>),
 }
 
 /// Logged by openraft: a summary, never the (wrapped) key material.
@@ -43,6 +47,7 @@ impl std::fmt::Display for Proposal {
                 c.audit.len()
             ),
             Proposal::AllocateNode { name } => write!(f, "allocate-node({name})"),
+            Proposal::Batch(cs) => write!(f, "batch({} writes)", cs.len()),
         }
     }
 }
@@ -55,6 +60,8 @@ pub(crate) enum Outcome {
     None,
     Write(Applied),
     Node(u64),
+    /// A [`Proposal::Batch`]'s outcomes, in its order.
+    Batch(Vec<Applied>),
 }
 
 openraft::declare_raft_types!(
@@ -215,8 +222,9 @@ mod tests {
             draft: Draft::new("cn:b", "Create").detail("made"),
         });
         for p in [
-            Proposal::Write(c),
+            Proposal::Write(c.clone()),
             Proposal::AllocateNode { name: "n2".into() },
+            Proposal::Batch(vec![c.clone(), Command::default(), c]),
         ] {
             let bytes = postcard::to_stdvec(&p).unwrap();
             assert_eq!(postcard::from_bytes::<Proposal>(&bytes).unwrap(), p);
