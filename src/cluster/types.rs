@@ -230,4 +230,16 @@ mod tests {
             assert_eq!(postcard::from_bytes::<Proposal>(&bytes).unwrap(), p);
         }
     }
+
+    /// Mutations carry their keys and values as bytes; postcard encodes
+    /// bytes as it encodes a sequence of u8, so logs written before read
+    /// the same.
+    #[test]
+    fn bytes_encode_as_a_sequence_of_u8_did() {
+        let v: Vec<u8> = (0..=255).collect();
+        assert_eq!(
+            postcard::to_stdvec(&serde_bytes::Bytes::new(&v)).unwrap(),
+            postcard::to_stdvec(&v).unwrap()
+        );
+    }
 }

@@ -52,19 +52,26 @@ pub enum StoreError {
 /// One change; a [`Command`] applies a list of them atomically.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Mutation {
+    // Bytes, not sequences of u8: the same encoding in the log, decoded
+    // in one copy instead of one call per byte (every write is decoded on
+    // every node).
     Put {
         cf: Cf,
+        #[serde(with = "serde_bytes")]
         key: Vec<u8>,
+        #[serde(with = "serde_bytes")]
         value: Vec<u8>,
     },
     Delete {
         cf: Cf,
+        #[serde(with = "serde_bytes")]
         key: Vec<u8>,
     },
     /// Adds to a counter (an i64 kept little-endian) without reading it,
     /// so concurrent writers need no lock; only in `meta`.
     Add {
         cf: Cf,
+        #[serde(with = "serde_bytes")]
         key: Vec<u8>,
         delta: i64,
     },
