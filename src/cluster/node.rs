@@ -421,6 +421,7 @@ impl Node {
 
     /// Gets `p` committed and applied on this node; the outcome of its apply.
     pub(crate) async fn propose(&self, p: Proposal) -> Result<Outcome, SubmitError> {
+        check_size(&p)?;
         let timeout = Duration::from_millis(self.config.write_timeout_ms);
         let deadline = tokio::time::Instant::now() + timeout;
         // Bounded: each round waits for a leader or ends in an error.
@@ -676,6 +677,7 @@ impl Node {
 
     /// Blocking form of [`Node::propose`] for the key store's threads.
     pub(crate) fn propose_blocking(self: &Arc<Self>, p: Proposal) -> Result<Outcome, SubmitError> {
+        check_size(&p)?;
         // The common case, a write on a leader with its quorum, goes
         // straight to the group; anything else takes the full path.
         if let Proposal::Write(c) = &p
@@ -1014,6 +1016,19 @@ impl Node {
     }
 }
 
+/// Refuses a write too big to be replicated (see [`transport::frame::MAX_ENTRY`])
+/// before anything is proposed.
+fn check_size(p: &Proposal) -> Result<(), SubmitError> {
+    let max = transport::frame::MAX_ENTRY;
+    let len = transport::frame::encoded_len(p).map_err(|e| SubmitError::Refused(e.to_string()))?;
+    if len > max {
+        return Err(SubmitError::Refused(format!(
+            "the write is {len} bytes once encoded and the cluster replicates at most {max} bytes per write; nothing was written"
+        )));
+    }
+    Ok(())
+}
+
 fn outcome_index(o: &Outcome) -> u64 {
     match o {
         Outcome::Write(a) => a.index,
@@ -1156,5 +1171,28 @@ impl crate::store::Applier for ClusterApplier {
     fn fence(&self) -> crate::store::Fence {
         let node = self.node.clone();
         Box::pin(async move { node.fence().await })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A write over what one frame carries is refused before it is
+    /// proposed, saying why; one just under goes.
+    #[test]
+    fn a_write_too_big_to_replicate_is_refused_up_front() {
+        let write = |bytes: usize| {
+            let mut c = Command::default();
+            c.put(Cf::Objects, "uid-1", vec![1u8; bytes]);
+            Proposal::Write(c)
+        };
+        let max = transport::frame::MAX_ENTRY;
+        let e = check_size(&write(max)).unwrap_err();
+        assert!(
+            matches!(&e, SubmitError::Refused(m) if m.contains("nothing was written")),
+            "{e}"
+        );
+        assert!(check_size(&write(max - 1024)).is_ok());
     }
 }

@@ -13,8 +13,11 @@ use super::snapshot::{self, CHUNK};
 use super::tls::{peer_node, server_name};
 use super::{DEFAULT_TIMEOUT, TransportError};
 use crate::cluster::pki::{Host, NodeIdentity, split_addr};
-use crate::cluster::types::{Lkm, Member, Request, Response, SnapshotChunk, SnapshotDir, Vote};
+use crate::cluster::types::{
+    Lkm, LogId, Member, Request, Response, SnapshotChunk, SnapshotDir, Vote,
+};
 use openraft::StorageError;
+use openraft::entry::RaftEntry;
 use openraft::errors::{
     ErrorSource, RPCError, ReplicationClosed, StreamingError, Timeout, Unreachable,
 };
@@ -409,18 +412,41 @@ async fn dial(sa: SocketAddr, bind_ip: Option<IpAddr>) -> std::io::Result<TcpStr
     Ok(s)
 }
 
+/// Keeps the longest prefix of `rpc.entries` that fits in one frame (at
+/// least one entry: none is over [`frame::MAX_ENTRY`], the node refuses
+/// such writes before proposing them); the last log id kept when it cut.
+/// Entries of up to 1 MiB each (KMIP messages of the default size), 64 to
+/// an append, would otherwise make a frame the follower refuses, again
+/// and again.
+fn fit_in_frame(rpc: &mut AppendEntriesRequest<Lkm>) -> Option<LogId> {
+    let mut total = 0usize;
+    for (i, e) in rpc.entries.iter().enumerate() {
+        total = total.saturating_add(frame::encoded_len(e).unwrap_or(usize::MAX));
+        if total > frame::MAX_ENTRY && i > 0 {
+            rpc.entries.truncate(i);
+            return rpc.entries.last().map(|e| e.log_id());
+        }
+    }
+    None
+}
+
 impl RaftNetworkV2<Lkm> for Peer {
     type SnapshotData = SnapshotDir;
 
     async fn append_entries(
         &mut self,
-        rpc: AppendEntriesRequest<Lkm>,
+        mut rpc: AppendEntriesRequest<Lkm>,
         option: RPCOption,
     ) -> Result<AppendEntriesResponse<Lkm>, RPCError<Lkm>> {
+        let cut = fit_in_frame(&mut rpc);
         match self
             .raft(Request::Append(rpc), RPCTypes::AppendEntries, &option)
             .await?
         {
+            // Only a prefix went: openraft sends the rest next.
+            Response::Append(AppendEntriesResponse::Success) if cut.is_some() => {
+                Ok(AppendEntriesResponse::PartialSuccess(cut))
+            }
             Response::Append(r) => Ok(r),
             other => Err(self.refused(other)),
         }
@@ -528,6 +554,40 @@ mod tests {
             .unwrap();
         let (_s, from) = l.accept().await.unwrap();
         assert_eq!(from.ip(), IpAddr::from([127, 0, 0, 1]));
+    }
+
+    /// An append too big for one frame goes as its longest prefix that
+    /// fits, and says which entry it ended at; a small one goes whole.
+    #[test]
+    fn an_append_over_a_frame_is_cut_to_a_prefix() {
+        use crate::cluster::types::{Entry, Proposal};
+        use crate::store::{Cf, Command};
+        let entry = |index: u64, bytes: usize| {
+            let mut c = Command::default();
+            c.put(Cf::Objects, format!("uid-{index}"), vec![7u8; bytes]);
+            Entry::new_normal(
+                openraft::testing::log_id::<Lkm>(1, 1, index),
+                Proposal::Write(c),
+            )
+        };
+        let request = |sizes: &[usize]| AppendEntriesRequest::<Lkm> {
+            vote: Vote::new_committed(1, 1),
+            prev_log_id: None,
+            entries: sizes
+                .iter()
+                .enumerate()
+                .map(|(i, b)| entry(i as u64 + 1, *b))
+                .collect(),
+            leader_commit: None,
+        };
+        let mut big = request(&[3 << 20, 3 << 20, 3 << 20, 10]);
+        let cut = fit_in_frame(&mut big);
+        assert_eq!(big.entries.len(), 2);
+        assert_eq!(cut.map(|l| l.index()), Some(2));
+        assert!(frame::encode(&Request::Append(big)).is_ok());
+        let mut small = request(&[1000; 64]);
+        assert_eq!(fit_in_frame(&mut small), None);
+        assert_eq!(small.entries.len(), 64);
     }
 
     #[tokio::test]

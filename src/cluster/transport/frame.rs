@@ -38,6 +38,17 @@ fn eof_as_closed(e: std::io::Error) -> TransportError {
     }
 }
 
+/// What one write (a log entry) may weigh once encoded: a frame, less
+/// room for what an append carries besides its entries. A bigger entry
+/// could never reach a follower, and replication would stop behind it.
+pub(crate) const MAX_ENTRY: usize = MAX_FRAME - (64 << 10);
+
+/// The encoded size of `msg`, counted without encoding it.
+pub(crate) fn encoded_len<T: Serialize + ?Sized>(msg: &T) -> Result<usize, TransportError> {
+    postcard::serialize_with_flavor(msg, postcard::ser_flavors::Size::default())
+        .map_err(|e| TransportError::Encode(e.to_string()))
+}
+
 /// Encodes `msg` as a frame (length and body).
 pub(crate) fn encode<T: Serialize>(msg: &T) -> Result<Zeroizing<Vec<u8>>, TransportError> {
     let mut buf = Zeroizing::new(vec![0u8; 4]);
