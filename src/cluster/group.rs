@@ -8,7 +8,7 @@
 //! in the order they were formed, so writes keep their arrival order.
 
 use super::types::{Outcome, Proposal, Raft};
-use crate::store::{Applied, Command, Mutation};
+use crate::store::{Applied, Command, Mutation, SubmitError};
 use openraft::error::{ClientWriteError, RaftError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,7 +29,7 @@ const MAX_BYTES: usize = 96 << 10;
 const QUEUE: usize = 4096;
 
 /// Why a write sent to the group did not get its outcome.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(super) enum GroupError {
     /// This node is no longer the leader; nothing was written.
     NotLeader,
@@ -37,6 +37,18 @@ pub(super) enum GroupError {
     Closed,
     /// Proposed, then the outcome was lost (the leader failed, timeout).
     Unknown(String),
+}
+
+impl GroupError {
+    /// The caller's answer, or `None` for [`GroupError::NotLeader`]:
+    /// nothing was written, and the caller looks for the new leader.
+    pub(super) fn into_submit(self) -> Option<SubmitError> {
+        match self {
+            GroupError::NotLeader => None,
+            GroupError::Closed => Some(SubmitError::Refused("the node is shutting down".into())),
+            GroupError::Unknown(why) => Some(SubmitError::Unknown(why)),
+        }
+    }
 }
 
 /// Where a write's outcome goes: a task awaiting it, or a key-store
@@ -209,11 +221,7 @@ async fn commit(raft: &Raft, group: Vec<Waiting>, limit: Duration) {
         }
         Err(e) => {
             for reply in replies {
-                reply.send(Err(match &e {
-                    GroupError::NotLeader => GroupError::NotLeader,
-                    GroupError::Closed => GroupError::Closed,
-                    GroupError::Unknown(why) => GroupError::Unknown(why.clone()),
-                }));
+                reply.send(Err(e.clone()));
             }
         }
     }

@@ -5,7 +5,7 @@
 //! and say where the cluster stands ([`Node::status`]).
 
 use super::bundle;
-use super::group::{GroupCommit, GroupError};
+use super::group::GroupCommit;
 use super::log_store::LogStore;
 use super::pki::NodeIdentity;
 use super::state_machine::StateMachine;
@@ -441,12 +441,11 @@ impl Node {
                             .await
                         {
                             Ok(Ok(a)) => Ok(Outcome::Write(a)),
-                            // Lost leadership before appending: nothing was written.
-                            Ok(Err(GroupError::NotLeader)) => continue,
-                            Ok(Err(GroupError::Closed)) => {
-                                Err(SubmitError::Refused("the node is shutting down".into()))
-                            }
-                            Ok(Err(GroupError::Unknown(why))) => Err(SubmitError::Unknown(why)),
+                            Ok(Err(e)) => match e.into_submit() {
+                                Some(e) => Err(e),
+                                // Lost leadership before appending: nothing was written.
+                                None => continue,
+                            },
                             Err(_) => Err(SubmitError::Unknown(format!(
                                 "not committed within {} ms",
                                 timeout.as_millis()
@@ -688,15 +687,15 @@ impl Node {
                 let wait = Duration::from_millis(self.config.write_timeout_ms + 5_000);
                 match self.group.try_write_blocking(c.clone(), wait) {
                     Some(Ok(a)) => return Ok(Outcome::Write(a)),
-                    Some(Err(GroupError::Unknown(why))) => {
-                        return Err(SubmitError::Unknown(why));
+                    Some(Err(e)) => {
+                        if let Some(e) = e.into_submit() {
+                            return Err(e);
+                        }
+                        // Not the leader any more, nothing written: find
+                        // the new one below.
                     }
-                    Some(Err(GroupError::Closed)) => {
-                        return Err(SubmitError::Refused("the node is shutting down".into()));
-                    }
-                    // Nothing was written: find the new leader below; or
-                    // the queue is full: wait for room there.
-                    Some(Err(GroupError::NotLeader)) | None => {}
+                    // The queue is full: wait for room below.
+                    None => {}
                 }
             }
         }
