@@ -631,15 +631,21 @@ impl KeyStore {
         self.insert_as(o, None)
     }
 
+    /// Neither a lookup first nor a uid lock: the command expects the
+    /// record absent (version 0), which apply checks anyway, so an insert
+    /// over an existing uid is refused there and writes nothing. A lock
+    /// held across the commit would make unrelated creates whose uids
+    /// share a stripe wait for each other's commit.
     fn insert_as(&self, o: &ManagedObject, audit: Option<&Scope>) -> Result<(), KeyStoreError> {
         let _writer = self.writer();
         let keyring = self.keyring()?;
-        let _guard = self.stripe(&o.uid);
-        if self.store.get(Cf::Objects, o.uid.as_bytes())?.is_some() {
-            return Err(KeyStoreError::Exists(o.uid.clone()));
-        }
         let c = self.put_command(&keyring, o, 1, &BTreeSet::new(), None)?;
-        self.commit(c, audit, &[(&o.uid, 1)], vec![expect(&o.uid, 0)])
+        match self.commit(c, audit, &[(&o.uid, 1)], vec![expect(&o.uid, 0)]) {
+            Err(KeyStoreError::Changed {
+                uid, expected: 0, ..
+            }) if uid == o.uid => Err(KeyStoreError::Exists(uid)),
+            other => other,
+        }
     }
 
     /// Writes a change durably, with its audit entry when it has a scope;

@@ -169,6 +169,17 @@ fn cf_options(name: &str) -> Options {
     if name == CF_META {
         o.set_merge_operator_associative("lkm-add-i64", add_i64);
     }
+    if name == CF_OBJECTS {
+        // Every insert checks that its uid is new, a lookup that usually
+        // finds nothing: bloom filters over whole keys, in the memtables
+        // and in each table file, answer it without a search.
+        o.set_memtable_whole_key_filtering(true);
+        o.set_memtable_prefix_bloom_ratio(0.02);
+        let mut table = rocksdb::BlockBasedOptions::default();
+        table.set_bloom_filter(10.0, false);
+        table.set_whole_key_filtering(true);
+        o.set_block_based_table_factory(&table);
+    }
     o
 }
 
