@@ -8,7 +8,7 @@
 //! in the order they were formed, so writes keep their arrival order.
 
 use super::types::{Outcome, Proposal, Raft};
-use crate::store::{Applied, Command, Mutation, SubmitError};
+use crate::store::{Applied, Command, SubmitError};
 use openraft::error::{ClientWriteError, RaftError};
 use std::sync::Arc;
 use std::time::Duration;
@@ -69,7 +69,9 @@ impl Reply {
 }
 
 struct Waiting {
-    command: Command,
+    command: Arc<Command>,
+    /// Its length in the log, as the proposer measured it.
+    bytes: usize,
     reply: Reply,
 }
 
@@ -97,12 +99,14 @@ impl GroupCommit {
     /// answers within its commit limit, or is dropped, which answers too.
     pub(super) fn try_write_blocking(
         &self,
-        command: Command,
+        command: Arc<Command>,
+        bytes: usize,
         wait: Duration,
     ) -> Option<Result<Applied, GroupError>> {
         let (reply, answer) = std::sync::mpsc::sync_channel(1);
         match self.queue.try_send(Waiting {
             command,
+            bytes,
             reply: Reply::Thread(reply),
         }) {
             Ok(()) => {}
@@ -116,12 +120,18 @@ impl GroupCommit {
         }))
     }
 
-    /// Gets `command` committed (as part of a group) and applied here.
-    pub(super) async fn write(&self, command: Command) -> Result<Applied, GroupError> {
+    /// Gets `command` (`bytes` long in the log) committed, as part of a
+    /// group, and applied here.
+    pub(super) async fn write(
+        &self,
+        command: Arc<Command>,
+        bytes: usize,
+    ) -> Result<Applied, GroupError> {
         let (reply, answer) = oneshot::channel();
         self.queue
             .send(Waiting {
                 command,
+                bytes,
                 reply: Reply::Task(reply),
             })
             .await
@@ -150,11 +160,11 @@ async fn form_groups(raft: Raft, mut rx: mpsc::Receiver<Waiting>, limit: Duratio
                 None => return,
             },
         };
-        let mut bytes = size_of(&first.command);
+        let mut bytes = first.bytes;
         let mut group = vec![first];
         while group.len() < MAX_WRITES {
             let Ok(w) = rx.try_recv() else { break };
-            let more = size_of(&w.command);
+            let more = w.bytes;
             if bytes + more > MAX_BYTES {
                 carried = Some(w);
                 break;
@@ -170,21 +180,8 @@ async fn form_groups(raft: Raft, mut rx: mpsc::Receiver<Waiting>, limit: Duratio
     }
 }
 
-/// What a command's mutations weigh in the log.
-fn size_of(c: &Command) -> usize {
-    let mutations: usize = c
-        .mutations
-        .iter()
-        .map(|m| match m {
-            Mutation::Put { key, value, .. } => key.len() + value.len(),
-            Mutation::Delete { key, .. } | Mutation::Add { key, .. } => key.len() + 8,
-        })
-        .sum();
-    mutations + 256 * c.audit.len() + 64
-}
-
 async fn commit(raft: &Raft, group: Vec<Waiting>, limit: Duration) {
-    let (mut commands, replies): (Vec<Command>, Vec<Reply>) =
+    let (mut commands, replies): (Vec<Arc<Command>>, Vec<Reply>) =
         group.into_iter().map(|w| (w.command, w.reply)).unzip();
     let proposal = match commands.len() {
         1 => match commands.pop() {

@@ -260,7 +260,8 @@ impl Node {
 
     async fn watch_leader(self: Arc<Self>) {
         use openraft::rt::watch::WatchReceiver;
-        let mut rx = self.raft.metrics();
+        // Server metrics change with the leader, not with every write.
+        let mut rx = self.raft.server_metrics();
         let mut last = None;
         loop {
             let now = rx.borrow_watched().current_leader;
@@ -284,7 +285,7 @@ impl Node {
     /// restarted: a node without its Raft core answers nothing useful.
     pub(crate) async fn failed(&self) -> String {
         use openraft::rt::watch::WatchReceiver;
-        let mut rx = self.raft.metrics();
+        let mut rx = self.raft.server_metrics();
         loop {
             if rx.borrow_watched().state == ServerState::Shutdown {
                 break;
@@ -421,7 +422,7 @@ impl Node {
 
     /// Gets `p` committed and applied on this node; the outcome of its apply.
     pub(crate) async fn propose(&self, p: Proposal) -> Result<Outcome, SubmitError> {
-        check_size(&p)?;
+        let bytes = check_size(&p)?;
         let timeout = Duration::from_millis(self.config.write_timeout_ms);
         let deadline = tokio::time::Instant::now() + timeout;
         // Bounded: each round waits for a leader or ends in an error.
@@ -437,8 +438,11 @@ impl Node {
                         return Err(self.no_quorum());
                     }
                     if let Proposal::Write(c) = &p {
-                        return match tokio::time::timeout_at(deadline, self.group.write(c.clone()))
-                            .await
+                        return match tokio::time::timeout_at(
+                            deadline,
+                            self.group.write(c.clone(), bytes),
+                        )
+                        .await
                         {
                             Ok(Ok(a)) => Ok(Outcome::Write(a)),
                             Ok(Err(e)) => match e.into_submit() {
@@ -676,7 +680,7 @@ impl Node {
 
     /// Blocking form of [`Node::propose`] for the key store's threads.
     pub(crate) fn propose_blocking(self: &Arc<Self>, p: Proposal) -> Result<Outcome, SubmitError> {
-        check_size(&p)?;
+        let bytes = check_size(&p)?;
         // The common case, a write on a leader with its quorum, goes
         // straight to the group; anything else takes the full path.
         if let Proposal::Write(c) = &p
@@ -685,7 +689,7 @@ impl Node {
             let (reach, need, _) = self.reach();
             if reach >= need {
                 let wait = Duration::from_millis(self.config.write_timeout_ms + 5_000);
-                match self.group.try_write_blocking(c.clone(), wait) {
+                match self.group.try_write_blocking(c.clone(), bytes, wait) {
                     Some(Ok(a)) => return Ok(Outcome::Write(a)),
                     Some(Err(e)) => {
                         if let Some(e) = e.into_submit() {
@@ -766,7 +770,7 @@ impl Node {
             format!("{JOIN_PREFIX}{id}").into_bytes(),
             serde_json::to_vec(&record).map_err(|e| e.to_string())?,
         );
-        self.propose(Proposal::Write(c))
+        self.propose(Proposal::Write(Arc::new(c)))
             .await
             .map_err(|e| e.to_string())?;
         let ca =
@@ -825,7 +829,7 @@ impl Node {
         }
         let mut c = Command::default();
         c.delete(Cf::Meta, key.into_bytes());
-        if let Err(e) = self.propose(Proposal::Write(c)).await {
+        if let Err(e) = self.propose(Proposal::Write(Arc::new(c))).await {
             return Response::Error(format!(
                 "the join of node {from} could not be recorded: {e}"
             ));
@@ -1016,8 +1020,9 @@ impl Node {
 }
 
 /// Refuses a write too big to be replicated (see [`transport::frame::MAX_ENTRY`])
-/// before anything is proposed.
-fn check_size(p: &Proposal) -> Result<(), SubmitError> {
+/// before anything is proposed; otherwise its length in the log, which
+/// the group weighs it by.
+fn check_size(p: &Proposal) -> Result<usize, SubmitError> {
     let max = transport::frame::MAX_ENTRY;
     let len = transport::frame::encoded_len(p).map_err(|e| SubmitError::Refused(e.to_string()))?;
     if len > max {
@@ -1025,7 +1030,7 @@ fn check_size(p: &Proposal) -> Result<(), SubmitError> {
             "the write is {len} bytes once encoded and the cluster replicates at most {max} bytes per write; nothing was written"
         )));
     }
-    Ok(())
+    Ok(len)
 }
 
 fn outcome_index(o: &Outcome) -> u64 {
@@ -1155,7 +1160,10 @@ pub(crate) struct ClusterApplier {
 
 impl crate::store::Applier for ClusterApplier {
     fn submit(&self, command: Command) -> Result<Applied, SubmitError> {
-        match self.node.propose_blocking(Proposal::Write(command))? {
+        match self
+            .node
+            .propose_blocking(Proposal::Write(Arc::new(command)))?
+        {
             Outcome::Write(a) => Ok(a),
             other => Err(SubmitError::Unknown(format!(
                 "unexpected answer to a write: {other:?}"
@@ -1184,7 +1192,7 @@ mod tests {
         let write = |bytes: usize| {
             let mut c = Command::default();
             c.put(Cf::Objects, "uid-1", vec![1u8; bytes]);
-            Proposal::Write(c)
+            Proposal::Write(Arc::new(c))
         };
         let max = transport::frame::MAX_ENTRY;
         let e = check_size(&write(max)).unwrap_err();

@@ -5,6 +5,7 @@
 
 use crate::store::{Applied, Command};
 use serde::{Deserialize, Serialize};
+use std::sync::Arc;
 
 /// A member as the replicated membership records it: where its peers dial
 /// it, and the name an operator gave it.
@@ -23,17 +24,20 @@ impl std::fmt::Display for Member {
 }
 
 /// What the log carries: a store command, or a cluster-level record.
+/// Commands are shared (`Arc`, encoded as the command itself): the
+/// entry handed to the log, the copy its tail keeps for apply and
+/// replication, and the caller's copy for a retry are one allocation.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub(crate) enum Proposal {
     /// A deterministic write of the store (see [`Command`]).
-    Write(Command),
+    Write(Arc<Command>),
     /// Reserves the next node id: ids come from the log and are never
     /// reused, even when the node never joins.
     AllocateNode { name: String },
     /// Concurrent writes grouped in one entry (group commit: one append,
     /// one sync and one apply for all), applied in order as one atomic
     /// batch, each with its own outcome.
-    Batch(Vec<Command>),
+    Batch(Vec<Arc<Command>>),
 }
 
 /// Logged by openraft: a summary, never the (wrapped) key material.
@@ -222,13 +226,44 @@ mod tests {
             draft: Draft::new("cn:b", "Create").detail("made"),
         });
         for p in [
-            Proposal::Write(c.clone()),
+            Proposal::Write(Arc::new(c.clone())),
             Proposal::AllocateNode { name: "n2".into() },
-            Proposal::Batch(vec![c.clone(), Command::default(), c]),
+            Proposal::Batch(vec![
+                Arc::new(c.clone()),
+                Arc::new(Command::default()),
+                Arc::new(c),
+            ]),
         ] {
             let bytes = postcard::to_stdvec(&p).unwrap();
             assert_eq!(postcard::from_bytes::<Proposal>(&bytes).unwrap(), p);
         }
+    }
+
+    /// Sharing the commands (`Arc`) left the log's encoding as it was:
+    /// entries written when proposals held plain commands read the same.
+    #[test]
+    fn shared_commands_encode_as_plain_ones_did() {
+        #[derive(Serialize)]
+        enum Plain {
+            Write(Command),
+            #[allow(dead_code)]
+            AllocateNode {
+                name: String,
+            },
+            Batch(Vec<Command>),
+        }
+        let mut c = Command::default();
+        c.put(Cf::Objects, "uid-1", vec![9, 8, 7]);
+        c.add(Cf::Meta, "objects/x", 1);
+        let shared = Arc::new(c.clone());
+        assert_eq!(
+            postcard::to_stdvec(&Proposal::Write(shared.clone())).unwrap(),
+            postcard::to_stdvec(&Plain::Write(c.clone())).unwrap()
+        );
+        assert_eq!(
+            postcard::to_stdvec(&Proposal::Batch(vec![shared.clone(), shared])).unwrap(),
+            postcard::to_stdvec(&Plain::Batch(vec![c.clone(), c])).unwrap()
+        );
     }
 
     /// Mutations carry their keys and values as bytes; postcard encodes

@@ -67,9 +67,9 @@ impl Store {
     /// Each command is checked against the state the ones before it leave
     /// and answers on its own: one conflict writes nothing of that command
     /// and does not stop the others.
-    pub fn apply_all_at(
+    pub fn apply_all_at<C: std::borrow::Borrow<Command>>(
         &self,
-        commands: &[Command],
+        commands: &[C],
         index: u64,
         marks: &[(&[u8], &[u8])],
         sync: bool,
@@ -88,6 +88,7 @@ impl Store {
         let mut chain_moved = false;
         let mut watched = false;
         for command in commands {
+            let command: &Command = command.borrow();
             let conflict = self.check(command, &next, &written)?;
             let mut first_seq = 0;
             if conflict.is_none() {

@@ -567,7 +567,7 @@ mod tests {
             c.put(Cf::Objects, format!("uid-{index}"), vec![7u8; bytes]);
             Entry::new_normal(
                 openraft::testing::log_id::<Lkm>(1, 1, index),
-                Proposal::Write(c),
+                Proposal::Write(std::sync::Arc::new(c)),
             )
         };
         let request = |sizes: &[usize]| AppendEntriesRequest::<Lkm> {
