@@ -3,23 +3,21 @@
 //! ([`Proposal::Batch`]). One entry costs one append, one sync of the log
 //! and one atomic apply however many writes it holds, and a KMIP server
 //! under load has many writers at once. A lone write still goes alone and
-//! at once. At most [`IN_FLIGHT`] groups are being committed at a time:
-//! that bound is what lets the next group fill up. Groups are committed
-//! in the order they were formed, so writes keep their arrival order.
+//! at once. One group is being committed at a time (measured against two
+//! in flight with interop/bench-ab.sh and bench-cluster.sh: fewer, fuller
+//! entries cost less CPU per write on one node and carried more writes
+//! on three), and that is what lets the next group fill up. Groups are
+//! committed in the order they were formed, so writes keep their
+//! arrival order.
 
 use super::types::{Outcome, Proposal, Raft};
 use crate::store::{Applied, Command, SubmitError};
 use openraft::error::{ClientWriteError, RaftError};
 use std::sync::Arc;
 use std::time::Duration;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
-/// Groups being committed at once. One: the next group fills while the
-/// current one is synced, replicated and applied. Measured against two
-/// (interop/bench-ab.sh, bench-cluster.sh): fewer, fuller entries cost
-/// less CPU per write on one node and carried more writes on three.
-const IN_FLIGHT: usize = 1;
 /// Writes in one group at most.
 const MAX_WRITES: usize = 256;
 /// Bytes of mutations in one group at most (a bigger write goes alone):
@@ -144,15 +142,12 @@ impl GroupCommit {
     }
 }
 
-/// Takes the writes waiting when a commit slot frees up, up to the
-/// limits, and commits them as one entry.
+/// Takes the writes waiting when the previous group is done, up to the
+/// limits, and commits them as one entry. One group at a time: writes
+/// that arrive meanwhile wait in the queue and make the next group.
 async fn form_groups(raft: Raft, mut rx: mpsc::Receiver<Waiting>, limit: Duration) {
-    let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     let mut carried: Option<Waiting> = None;
     loop {
-        let Ok(slot) = slots.clone().acquire_owned().await else {
-            return;
-        };
         let first = match carried.take() {
             Some(w) => w,
             None => match rx.recv().await {
@@ -164,19 +159,17 @@ async fn form_groups(raft: Raft, mut rx: mpsc::Receiver<Waiting>, limit: Duratio
         let mut group = vec![first];
         while group.len() < MAX_WRITES {
             let Ok(w) = rx.try_recv() else { break };
-            let more = w.bytes;
-            if bytes + more > MAX_BYTES {
+            if bytes + w.bytes > MAX_BYTES {
                 carried = Some(w);
                 break;
             }
-            bytes += more;
+            bytes += w.bytes;
             group.push(w);
         }
+        // Its own task, as before: a commit already proposed runs to its
+        // answer even when shutdown cancels this loop.
         let raft = raft.clone();
-        tokio::spawn(async move {
-            commit(&raft, group, limit).await;
-            drop(slot);
-        });
+        let _ = tokio::spawn(async move { commit(&raft, group, limit).await }).await;
     }
 }
 

@@ -191,15 +191,23 @@ impl Node {
     /// This node's state and the leader it knows, without cloning the
     /// metrics (asked on every write).
     fn role(&self) -> (ServerState, Option<u64>) {
-        use openraft::rt::watch::WatchReceiver;
-        let watched = self.raft.metrics();
-        let m = watched.borrow_watched();
-        (m.state, m.current_leader)
+        self.with_metrics(|m| (m.state, m.current_leader))
     }
 
     fn metrics(&self) -> openraft::RaftMetrics<super::types::Lkm> {
+        self.with_metrics(Clone::clone)
+    }
+
+    /// Reads Raft's metrics in place: the write and read paths ask for a
+    /// field or two on every request, and a clone copies them all.
+    fn with_metrics<T>(
+        &self,
+        read: impl FnOnce(&openraft::RaftMetrics<super::types::Lkm>) -> T,
+    ) -> T {
         use openraft::rt::watch::WatchReceiver;
-        self.raft.metrics().borrow_watched().clone()
+        let watched = self.raft.metrics();
+        let m = watched.borrow_watched();
+        read(&m)
     }
 
     /// Takes a snapshot now and drops the log it covers.
@@ -336,61 +344,54 @@ impl Node {
     }
 
     fn members(&self) -> BTreeMap<u64, Member> {
-        use openraft::rt::watch::WatchReceiver;
-        let watched = self.raft.metrics();
-        let m = watched.borrow_watched();
-        m.membership_config
-            .membership()
-            .nodes()
-            .map(|(id, n)| (*id, n.clone()))
-            .collect()
+        self.with_metrics(|m| {
+            m.membership_config
+                .membership()
+                .nodes()
+                .map(|(id, n)| (*id, n.clone()))
+                .collect()
+        })
     }
 
     /// Where member `id`'s cluster channel is (asked on every forward).
     fn member_addr(&self, id: u64) -> Option<String> {
-        use openraft::rt::watch::WatchReceiver;
-        let watched = self.raft.metrics();
-        let m = watched.borrow_watched();
-        m.membership_config
-            .membership()
-            .get_node(&id)
-            .map(|n| n.addr.clone())
+        self.with_metrics(|m| {
+            m.membership_config
+                .membership()
+                .get_node(&id)
+                .map(|n| n.addr.clone())
+        })
     }
 
     fn voters(&self) -> BTreeSet<u64> {
-        self.metrics()
-            .membership_config
-            .membership()
-            .voter_ids()
-            .collect()
+        self.with_metrics(|m| m.membership_config.membership().voter_ids().collect())
     }
 
     /// Reachable voters (self included) and how many a quorum needs.
     fn reach(&self) -> (usize, usize, usize) {
-        use openraft::rt::watch::WatchReceiver;
-        // Borrowed, not cloned: every write asks.
-        let watched = self.raft.metrics();
-        let metrics = watched.borrow_watched();
-        let voters: BTreeSet<u64> = metrics.membership_config.membership().voter_ids().collect();
-        let need = voters.len() / 2 + 1;
         let fresh = Duration::from_millis(self.config.election_timeout_ms * 2);
-        let reach = match (&metrics.state, &metrics.heartbeat) {
-            (ServerState::Leader, Some(hb)) => voters
-                .iter()
-                .filter(|v| {
-                    **v == self.id
-                        || hb
-                            .get(v)
-                            .and_then(|t| t.as_ref())
-                            .is_some_and(|t| t.elapsed() < fresh)
-                })
-                .count(),
-            // A follower reaches itself and, with a leader that reached it
-            // lately, the quorum behind it.
-            _ if metrics.current_leader.is_some() && self.leader_is_fresh(fresh) => need,
-            _ => 1,
-        };
-        (reach.min(voters.len()), need, voters.len())
+        self.with_metrics(|metrics| {
+            let voters: BTreeSet<u64> =
+                metrics.membership_config.membership().voter_ids().collect();
+            let need = voters.len() / 2 + 1;
+            let reach = match (&metrics.state, &metrics.heartbeat) {
+                (ServerState::Leader, Some(hb)) => voters
+                    .iter()
+                    .filter(|v| {
+                        **v == self.id
+                            || hb
+                                .get(v)
+                                .and_then(|t| t.as_ref())
+                                .is_some_and(|t| t.elapsed() < fresh)
+                    })
+                    .count(),
+                // A follower reaches itself and, with a leader that reached
+                // it lately, the quorum behind it.
+                _ if metrics.current_leader.is_some() && self.leader_is_fresh(fresh) => need,
+                _ => 1,
+            };
+            (reach.min(voters.len()), need, voters.len())
+        })
     }
 
     fn no_quorum(&self) -> SubmitError {
@@ -405,10 +406,10 @@ impl Node {
     /// Whether this node can commit now (as far as it knows).
     pub(crate) fn has_quorum(&self) -> bool {
         let (reach, need, _) = self.reach();
-        let m = self.metrics();
-        match m.state {
+        let (state, leader) = self.role();
+        match state {
             ServerState::Leader => reach >= need,
-            _ => m.current_leader.is_some() && reach >= need,
+            _ => leader.is_some() && reach >= need,
         }
     }
 
@@ -525,7 +526,7 @@ impl Node {
             let wait = Duration::from_millis(self.config.heartbeat_ms)
                 .min(deadline.saturating_duration_since(tokio::time::Instant::now()));
             tokio::time::sleep(wait).await;
-            if self.metrics().current_leader.is_none()
+            if self.with_metrics(|m| m.current_leader.is_none())
                 && tokio::time::Instant::now() + wait >= deadline
             {
                 return Err(self.no_quorum());
@@ -593,16 +594,15 @@ impl Node {
     /// it was acknowledged (a proposal waits for its apply), so a read
     /// sees all of them without a round. The one-node cluster's read path.
     fn leads_alone(&self) -> bool {
-        use openraft::rt::watch::WatchReceiver;
-        let watched = self.raft.metrics();
-        let m = watched.borrow_watched();
-        let membership = m.membership_config.membership();
-        m.state == ServerState::Leader
-            && m.current_leader == Some(self.id)
-            && m.last_applied
-                .is_some_and(|l| l.committed_leader_id().term == m.current_term)
-            && membership.get_joint_config().len() == 1
-            && membership.voter_ids().eq([self.id])
+        self.with_metrics(|m| {
+            let membership = m.membership_config.membership();
+            m.state == ServerState::Leader
+                && m.current_leader == Some(self.id)
+                && m.last_applied
+                    .is_some_and(|l| l.committed_leader_id().term == m.current_term)
+                && membership.get_joint_config().len() == 1
+                && membership.voter_ids().eq([self.id])
+        })
     }
 
     async fn fence_loop(self: Arc<Self>) {
@@ -639,8 +639,8 @@ impl Node {
             ReadPolicy::ReadIndex => openraft::ReadPolicy::ReadIndex,
             ReadPolicy::Lease => openraft::ReadPolicy::LeaseRead,
         };
-        let m = self.metrics();
-        if m.state == ServerState::Leader {
+        let (state, leader) = self.role();
+        if state == ServerState::Leader {
             return self
                 .raft
                 .ensure_linearizable(policy)
@@ -648,7 +648,7 @@ impl Node {
                 .map(|_| ())
                 .map_err(|e| SubmitError::Refused(format!("read not confirmed: {e}")));
         }
-        let Some(leader) = m.current_leader else {
+        let Some(leader) = leader else {
             return Err(self.no_quorum());
         };
         let Some(addr) = self.member_addr(leader) else {
@@ -947,7 +947,7 @@ impl Node {
     }
 
     fn not_leader(&self) -> Response {
-        let leader = self.metrics().current_leader;
+        let leader = self.with_metrics(|m| m.current_leader);
         Response::NotLeader {
             leader: leader.and_then(|l| self.members().get(&l).map(|m| (l, m.addr.clone()))),
         }
